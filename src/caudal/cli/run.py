@@ -1,0 +1,63 @@
+"""``caudal run <pipeline>`` and ``caudal demo``: run a pipeline with live progress."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from caudal.cli.output import command, console, settings
+from caudal.pipelines.base import Pipeline
+from caudal.pipelines.runner import RunSummary, run_pipeline
+
+app = typer.Typer(
+    help="Run a pipeline end to end (starts the embedded broker if none runs).",
+    no_args_is_help=True,
+)
+
+
+def execute(pipeline: Pipeline, once: bool) -> RunSummary:
+    """Run with the live display; Ctrl-C stops cleanly and still prints the summary."""
+    console.print(f"[bold]{pipeline.name}[/]: {pipeline.description}")
+    try:
+        summary = run_pipeline(pipeline, settings(), once=once)
+    except KeyboardInterrupt:
+        console.print("[yellow]stopped by user[/]")
+        raise typer.Exit(130) from None
+    console.print(_summary_table(summary))
+    return summary
+
+
+@app.command("demo")
+@command
+def run_demo(
+    count: int = typer.Option(20_000, "--count", "-n", min=1, help="Readings to generate."),
+    rate: float = typer.Option(5_000, "--rate", "-r", min=0, help="Readings/s; 0 = flat out."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="JSON-lines (.jsonl), CSV or .parquet output."
+    ),
+    once: bool = typer.Option(
+        True, "--once/--watch", help="Exit when every reading is written, or keep running."
+    ),
+    feed: bool = typer.Option(
+        True, "--feed/--no-feed", help="Generate readings, or only process what the topic has."
+    ),
+) -> None:
+    """Simulated sensor readings → Kafka → Spark → a JSON-lines file."""
+    from caudal.pipelines.demo.pipeline import demo_pipeline
+
+    execute(demo_pipeline(settings(), count, rate, output, feed), once)
+
+
+def _summary_table(summary: RunSummary) -> Table:
+    table = Table("", "", title=f"{summary.pipeline}: summary", show_header=False)
+    table.add_row("duration", f"{summary.seconds:.1f} s")
+    table.add_row("records produced", f"{summary.produced:,}")
+    for name, rows in summary.written.items():
+        table.add_row(f"rows written ({name})", f"{rows:,}")
+    if summary.produced and summary.seconds:
+        table.add_row("throughput", f"{summary.produced / summary.seconds:,.0f} records/s")
+    for out in summary.outputs:
+        table.add_row("output", out)
+    return table

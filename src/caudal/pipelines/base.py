@@ -1,0 +1,96 @@
+"""What a pipeline is: its topics, the feeders that fill them, and its streaming queries.
+
+A pipeline folder only describes what is specific to it; ``runner.run_pipeline`` owns the
+broker, topics, Spark session, progress display and shutdown.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from caudal.broker.client import client_config
+from caudal.settings import Settings
+from caudal.sinks.base import BatchSink
+from caudal.streaming.kafka import FORMAT
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int = 2
+    config: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class FeedCounters:
+    """Shared with the progress display; updated by the feeder thread."""
+
+    produced: int = 0
+    rejected: int = 0
+    done: bool = False
+
+
+class Feeder(ABC):
+    """Pushes source data into Kafka from a thread; returns when its source is exhausted."""
+
+    name: str = "feed"
+
+    @abstractmethod
+    def run(
+        self, producer_conf: dict[str, Any], stop: threading.Event, counters: FeedCounters
+    ) -> None:
+        """Produce until done or until ``stop`` is set; flush before returning."""
+
+
+@dataclass
+class JobContext:
+    """What a query builder may use: settings, the broker address, a Kafka reader."""
+
+    settings: Settings
+    bootstrap: str
+    pipeline: str
+
+    def kafka_options(self, **extra: str) -> dict[str, str]:
+        conf = client_config(self.settings, self.bootstrap)
+        opts = {f"kafka.{k}": str(v) for k, v in conf.items()}
+        return {**opts, **extra}
+
+    def read_topics(
+        self, spark: SparkSession, topics: list[str], query: str, **options: str
+    ) -> DataFrame:
+        """A streaming DataFrame over ``topics`` with Spark's Kafka columns, from the start."""
+        opts = self.kafka_options(
+            subscribe=",".join(topics),
+            startingOffsets="earliest",
+            **{"kafka.group.id": f"caudal.{self.pipeline}.{query}"},
+            **options,
+        )
+        return spark.readStream.format(FORMAT).options(**opts).load()
+
+
+@dataclass
+class QuerySpec:
+    """One streaming query: how to build its DataFrame and the sink it writes to."""
+
+    name: str
+    inputs: list[str]
+    build: Callable[[SparkSession, JobContext], DataFrame]
+    sink: BatchSink
+    trigger_s: float = 0.5
+
+
+@dataclass
+class Pipeline:
+    name: str
+    description: str
+    topics: list[TopicSpec]
+    feeders: list[Feeder]
+    queries: list[QuerySpec]
+    outputs: list[str] = field(default_factory=list)

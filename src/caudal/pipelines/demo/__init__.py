@@ -1,0 +1,1 @@
+"""The platform demo: simulated sensor readings → Kafka → Spark → JSON-lines file."""

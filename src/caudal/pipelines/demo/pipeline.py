@@ -1,0 +1,31 @@
+"""The demo pipeline as the runner sees it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from caudal.pipelines.base import Pipeline, QuerySpec, TopicSpec
+from caudal.pipelines.demo import job
+from caudal.pipelines.demo.feed import SensorFeed
+from caudal.settings import Settings
+from caudal.sinks.files import file_sink
+
+TOPIC = "demo.readings"
+
+
+def demo_pipeline(
+    settings: Settings, count: int, rate: float, output: Path | None = None, feed: bool = True
+) -> Pipeline:
+    out = output or settings.data_dir / "demo" / "readings.jsonl"
+    return Pipeline(
+        name="demo",
+        description="simulated sensor readings → Kafka → Spark → JSON lines",
+        topics=[TopicSpec(TOPIC, partitions=2)],
+        feeders=[SensorFeed(TOPIC, count, rate)] if feed else [],
+        queries=[
+            QuerySpec(
+                "readings", [TOPIC], lambda s, c: job.build(s, c, TOPIC), file_sink(out, "readings")
+            )
+        ],
+        outputs=[str(out)],
+    )

@@ -1,0 +1,97 @@
+"""The live table shown while a pipeline runs, and the summary at the end."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from caudal.pipelines.base import FeedCounters
+
+
+@dataclass
+class QueryStats:
+    name: str
+    batch: int
+    input_rate: float
+    process_rate: float
+    batch_ms: int
+    lag: int
+    rows_written: int
+
+
+class ProgressView:
+    """A ``rich`` live display; on a non-terminal it prints a line every few updates instead."""
+
+    def __init__(self, pipeline: str, notes: list[str], console: Console | None = None) -> None:
+        self.pipeline = pipeline
+        self.notes = notes
+        self.console = console or Console(stderr=True)
+        self._live = Live(console=self.console, refresh_per_second=4, transient=False)
+        self._ticks = 0
+
+    def __enter__(self) -> ProgressView:
+        if self.console.is_terminal:
+            self._live.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.console.is_terminal:
+            self._live.stop()
+
+    def update(self, feeds: dict[str, FeedCounters], queries: list[QueryStats]) -> None:
+        view = self.render(feeds, queries)
+        if self.console.is_terminal:
+            self._live.update(view)
+        elif self._ticks % 10 == 0:
+            self.console.print(view)
+        self._ticks += 1
+
+    def render(self, feeds: dict[str, FeedCounters], queries: list[QueryStats]) -> Group:
+        table = Table(title=f"caudal · {self.pipeline}", title_justify="left")
+        for col in (
+            "stage",
+            "state",
+            "batch",
+            "in rec/s",
+            "done rec/s",
+            "batch ms",
+            "lag",
+            "rows written",
+        ):
+            table.add_column(col, justify="left" if col in ("stage", "state") else "right")
+        for name, c in feeds.items():
+            table.add_row(
+                f"feed {name}",
+                "done" if c.done else "producing",
+                "",
+                "",
+                "",
+                "",
+                "",
+                f"{c.produced:,} produced" + (f", {c.rejected:,} rejected" if c.rejected else ""),
+            )
+        for q in queries:
+            table.add_row(
+                q.name,
+                "running",
+                str(q.batch),
+                f"{q.input_rate:,.0f}",
+                f"{q.process_rate:,.0f}",
+                f"{q.batch_ms:,}",
+                f"{q.lag:,}",
+                f"{q.rows_written:,}",
+            )
+        notes = [Text(f"note: {n}", style="yellow") for n in self.notes]
+        return Group(*notes, table)

@@ -1,0 +1,187 @@
+"""Runs a pipeline: broker, topics, Spark, feeders, queries, progress, clean shutdown."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from caudal.broker.admin import TopicAdmin
+from caudal.broker.client import client_config
+from caudal.broker.embedded import (
+    resolve_bootstrap,
+    running_broker,
+    start_broker,
+    stop_broker,
+    wait_ready,
+)
+from caudal.pipelines.base import FeedCounters, JobContext, Pipeline
+from caudal.pipelines.progress import ProgressView, QueryStats
+from caudal.settings import Settings
+from caudal.streaming.kafka.ranges import flatten, from_json
+
+if TYPE_CHECKING:
+    from pyspark.sql.streaming import StreamingQuery
+
+
+@dataclass
+class RunSummary:
+    pipeline: str
+    seconds: float
+    produced: int
+    written: dict[str, int] = field(default_factory=dict)
+    outputs: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def broker_for(settings: Settings, notes: list[str]) -> Iterator[str]:
+    """The configured or running broker; else an embedded one, stopped again afterwards."""
+    if settings.kafka_bootstrap or running_broker(settings):
+        bootstrap = resolve_bootstrap(settings)
+        wait_ready(settings, bootstrap, settings.kafka_timeout_s)
+        yield bootstrap
+        return
+    info, warnings = start_broker(settings)
+    notes.extend(warnings + ([info.notice] if info.notice else []))
+    try:
+        yield info.bootstrap
+    finally:
+        stop_broker(settings)
+
+
+def run_pipeline(
+    pipeline: Pipeline, settings: Settings, once: bool, view: ProgressView | None = None
+) -> RunSummary:
+    """Run until the feeders are done and every query has caught up (``once``) or Ctrl-C."""
+    notes: list[str] = []
+    started = time.monotonic()
+    with broker_for(settings, notes) as bootstrap:
+        admin = TopicAdmin(settings, bootstrap)
+        for spec in pipeline.topics:
+            admin.create(spec.name, spec.partitions, spec.config, exist_ok=True)
+        from caudal.streaming.session import spark_session
+
+        spark = spark_session(settings, app_name=f"caudal-{pipeline.name}")
+        ctx = JobContext(settings, bootstrap, pipeline.name)
+        stop = threading.Event()
+        counters = {f.name: FeedCounters() for f in pipeline.feeders}
+        threads = [
+            _start_feeder(f, client_config(settings, bootstrap), stop, counters[f.name])
+            for f in pipeline.feeders
+        ]
+        queries = [_start_query(spec, spark, ctx) for spec in pipeline.queries]
+        view = view or ProgressView(pipeline.name, notes)
+        try:
+            with view:
+                _watch(pipeline, queries, counters, admin, view, once)
+        finally:
+            stop.set()
+            for q in queries:
+                q.stop()
+            for t in threads:
+                t.join(timeout=10)
+            admin.close()
+            spark.stop()
+    return RunSummary(
+        pipeline.name,
+        time.monotonic() - started,
+        sum(c.produced for c in counters.values()),
+        {spec.name: spec.sink.rows_written for spec in pipeline.queries},
+        pipeline.outputs,
+    )
+
+
+def _start_feeder(
+    feeder: Any, conf: dict[str, Any], stop: threading.Event, counters: FeedCounters
+) -> threading.Thread:
+    def body() -> None:
+        try:
+            feeder.run(conf, stop, counters)
+        finally:
+            counters.done = True
+
+    thread = threading.Thread(target=body, name=f"feeder-{feeder.name}", daemon=True)
+    thread.start()
+    return thread
+
+
+def _start_query(spec: Any, spark: Any, ctx: JobContext) -> StreamingQuery:
+    checkpoint = ctx.settings.checkpoint_dir.resolve() / ctx.pipeline / spec.name
+    df = spec.build(spark, ctx)
+    return (
+        df.writeStream.queryName(f"{ctx.pipeline}.{spec.name}")
+        .option("checkpointLocation", str(checkpoint))
+        .foreachBatch(spec.sink.bind(checkpoint))
+        .trigger(processingTime=f"{spec.trigger_s} seconds")
+        .start()
+    )
+
+
+def _watch(
+    pipeline: Pipeline,
+    queries: list[StreamingQuery],
+    counters: dict[str, FeedCounters],
+    admin: TopicAdmin,
+    view: ProgressView,
+    once: bool,
+) -> None:
+    targets: dict[str, dict[tuple[str, int], int]] | None = None
+    while True:
+        for q in queries:
+            if q.exception() is not None:
+                raise RuntimeError(f"query {q.name} failed: {q.exception()}")
+        stats = [
+            _stats(q, spec.sink.rows_written, spec.inputs, admin)
+            for q, spec in zip(queries, pipeline.queries, strict=True)
+        ]
+        view.update(counters, stats)
+        if once and all(c.done for c in counters.values()):
+            if targets is None:
+                targets = {spec.name: _ends(admin, spec.inputs) for spec in pipeline.queries}
+            if all(
+                _reached(q, targets[spec.name])
+                for q, spec in zip(queries, pipeline.queries, strict=True)
+            ):
+                view.update(counters, stats)
+                return
+        time.sleep(0.5)
+
+
+def _ends(admin: TopicAdmin, topics: list[str]) -> dict[tuple[str, int], int]:
+    return {(p.topic, p.partition): p.end for t in topics for p in admin.partitions(t)}
+
+
+def _committed(q: StreamingQuery) -> dict[tuple[str, int], int]:
+    progress = q.lastProgress
+    if not progress or not progress.get("sources"):
+        return {}
+    end = progress["sources"][0].get("endOffset")
+    if isinstance(end, str):
+        end = json.loads(end)
+    return flatten(from_json(end)) if isinstance(end, dict) else {}
+
+
+def _reached(q: StreamingQuery, target: dict[tuple[str, int], int]) -> bool:
+    done = _committed(q)
+    return all(done.get(tp, 0) >= off for tp, off in target.items() if off > 0)
+
+
+def _stats(
+    q: StreamingQuery, rows_written: int, inputs: list[str], admin: TopicAdmin
+) -> QueryStats:
+    progress = q.lastProgress or {}
+    done = _committed(q)
+    lag = sum(max(end - done.get(tp, 0), 0) for tp, end in _ends(admin, inputs).items())
+    return QueryStats(
+        name=q.name or "?",
+        batch=int(progress.get("batchId", -1)),
+        input_rate=float(progress.get("inputRowsPerSecond") or 0.0),
+        process_rate=float(progress.get("processedRowsPerSecond") or 0.0),
+        batch_ms=int((progress.get("durationMs") or {}).get("triggerExecution", 0)),
+        lag=lag,
+        rows_written=rows_written,
+    )

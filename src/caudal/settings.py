@@ -1,0 +1,99 @@
+"""Effective configuration: ``CAUDAL_*`` environment variables over an optional ``caudal.yaml``.
+
+Secrets (passwords, tokens, URLs that may embed credentials) are ``SecretStr`` so they never
+reach a log or ``caudal config`` in clear; their defaults are always empty.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+
+def _yaml_file() -> Path:
+    return Path(os.environ.get("CAUDAL_CONFIG", "caudal.yaml"))
+
+
+class Settings(BaseSettings):
+    """Everything a deployment can change; the defaults run on one machine with no servers."""
+
+    model_config = SettingsConfigDict(env_prefix="CAUDAL_", extra="forbid")
+
+    data_dir: Path = Field(Path(".caudal"), description="Broker logs, pid files, checkpoints.")
+
+    kafka_bootstrap: str | None = Field(
+        None, description="host:port,... of an existing Kafka cluster; unset = embedded broker."
+    )
+    kafka_security_protocol: str | None = Field(None, description="PLAINTEXT, SSL, SASL_SSL, ...")
+    kafka_sasl_mechanism: str | None = Field(None, description="PLAIN, SCRAM-SHA-512, ...")
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_ca_location: Path | None = None
+    kafka_timeout_s: float = Field(10.0, description="Bound on any single broker request.")
+
+    kafka_home: Path | None = Field(
+        None,
+        validation_alias=AliasChoices("CAUDAL_KAFKA_HOME", "KAFKA_HOME", "kafka_home"),
+        description="An Apache Kafka install; when set the embedded broker runs it in KRaft mode.",
+    )
+    tansu_bin: Path | None = Field(None, description="Explicit Tansu broker binary.")
+    broker_storage: Literal["memory"] = Field(
+        "memory", description="Where the embedded Tansu broker keeps topics."
+    )
+    broker_port: int | None = Field(None, description="Embedded broker port; unset = a free one.")
+    broker_start_timeout_s: float = 30.0
+
+    spark_master: str = Field("local[*]", description="local[N], spark://host:port, k8s://...")
+    spark_conf: dict[str, str] = Field(default_factory=dict, description="Extra spark.* settings.")
+    spark_log_level: str = "WARN"
+
+    schema_registry_url: str | None = None
+    database_url: SecretStr | None = Field(None, description="SQLAlchemy URL; unset = SQLite.")
+
+    @property
+    def broker_dir(self) -> Path:
+        return self.data_dir / "broker"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.data_dir / "checkpoints"
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings with every secret replaced by ``'****'``."""
+        shown: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = "****" if value.get_secret_value() else ""
+            elif isinstance(value, Path):
+                value = str(value)
+            shown[name] = value
+        return shown
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        yaml_source = YamlConfigSettingsSource(settings_cls, yaml_file=_yaml_file())
+        return (init_settings, env_settings, yaml_source, file_secret_settings)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Sinks written from ``foreachBatch``, each exactly-once per ``(query, batch_id)``."""

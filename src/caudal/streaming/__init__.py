@@ -1,0 +1,1 @@
+"""The Spark side: session factory, the Kafka data source, serialisation."""

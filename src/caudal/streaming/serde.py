@@ -1,0 +1,79 @@
+"""Decoding record values for people and tools: Avro (registry or embedded schema) or JSON.
+
+Avro values come in two shapes: the Confluent wire format (magic byte 0, 4-byte schema id,
+schemaless body; the schema is fetched from the registry) and Avro object container files (the
+schema embedded, as ZTF alert files are). Anything else is JSON if it parses, else text/bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import urllib.request
+from functools import lru_cache
+from typing import Any
+
+import fastavro
+
+from caudal.errors import CaudalError
+
+MAGIC = 0
+CONTAINER_MAGIC = b"Obj\x01"
+
+
+class DecodeError(CaudalError):
+    """A value that claims a format but does not decode in it."""
+
+
+@lru_cache(maxsize=256)
+def registry_schema(registry_url: str, schema_id: int) -> Any:
+    url = f"{registry_url.rstrip('/')}/schemas/ids/{schema_id}"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return fastavro.parse_schema(json.loads(json.loads(resp.read())["schema"]))
+    except (OSError, ValueError, KeyError) as exc:
+        raise DecodeError(f"schema id {schema_id} not found at {registry_url}: {exc}") from exc
+
+
+def encode_confluent(schema_id: int, parsed_schema: Any, record: dict[str, Any]) -> bytes:
+    buf = io.BytesIO()
+    buf.write(struct.pack(">bI", MAGIC, schema_id))
+    fastavro.schemaless_writer(buf, parsed_schema, record)
+    return buf.getvalue()
+
+
+def decode_confluent(value: bytes, registry_url: str | None) -> Any:
+    if len(value) < 5 or value[0] != MAGIC:
+        raise DecodeError("not Confluent wire format (no magic byte 0 + schema id)")
+    if not registry_url:
+        raise DecodeError("Avro with a schema id but no CAUDAL_SCHEMA_REGISTRY_URL set")
+    (schema_id,) = struct.unpack(">I", value[1:5])
+    schema = registry_schema(registry_url, schema_id)
+    return fastavro.schemaless_reader(io.BytesIO(value[5:]), schema, None)
+
+
+def decode_container(value: bytes) -> list[dict[str, Any]]:
+    try:
+        return list(fastavro.reader(io.BytesIO(value)))
+    except Exception as exc:
+        raise DecodeError(f"damaged Avro container: {exc}") from exc
+
+
+def decode_value(value: bytes | None, registry_url: str | None = None) -> Any:
+    """Best-effort decoding for display: container Avro, Confluent Avro, JSON, text, bytes."""
+    if value is None:
+        return None
+    if value.startswith(CONTAINER_MAGIC):
+        records = decode_container(value)
+        return records[0] if len(records) == 1 else records
+    if value[:1] == b"\x00" and len(value) >= 5 and registry_url:
+        return decode_confluent(value, registry_url)
+    try:
+        return json.loads(value)
+    except ValueError:
+        pass
+    try:
+        return value.decode()
+    except UnicodeDecodeError:
+        return f"<{len(value)} bytes: {value[:24].hex()}…>"

@@ -1,0 +1,55 @@
+"""Session fixtures: one real embedded broker and one real Spark session for the whole run."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from caudal.broker.admin import TopicAdmin
+from caudal.broker.embedded import start_broker, stop_broker
+from caudal.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("caudal")
+
+
+@pytest.fixture(scope="session")
+def settings(data_dir: Path) -> Settings:
+    return Settings(data_dir=data_dir, spark_master=os.environ.get("CAUDAL_TEST_MASTER", "local[2]"))
+
+
+@pytest.fixture(scope="session")
+def bootstrap(settings: Settings) -> Iterator[str]:
+    info, _ = start_broker(settings)
+    yield info.bootstrap
+    stop_broker(settings)
+
+
+@pytest.fixture(scope="session")
+def admin(settings: Settings, bootstrap: str) -> Iterator[TopicAdmin]:
+    client = TopicAdmin(settings, bootstrap)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def spark(settings: Settings):  # type: ignore[no-untyped-def]
+    from caudal.streaming.session import spark_session
+
+    session = spark_session(settings, app_name="caudal-tests")
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def topic(admin: TopicAdmin) -> str:
+    """A fresh two-partition topic per test."""
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    admin.create(name, partitions=2)
+    return name
