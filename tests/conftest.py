@@ -21,7 +21,9 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def settings(data_dir: Path) -> Settings:
-    return Settings(data_dir=data_dir, spark_master=os.environ.get("CAUDAL_TEST_MASTER", "local[2]"))
+    return Settings(
+        data_dir=data_dir, spark_master=os.environ.get("CAUDAL_TEST_MASTER", "local[2]")
+    )
 
 
 @pytest.fixture(scope="session")

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     kafka_sasl_password: SecretStr | None = None
     kafka_ssl_ca_location: Path | None = None
     kafka_timeout_s: float = Field(10.0, description="Bound on any single broker request.")
+    max_offsets_per_trigger: int | None = Field(
+        None, description="Cap on records per micro-batch for every pipeline query."
+    )
 
     kafka_home: Path | None = Field(
         None,

@@ -7,6 +7,7 @@ file under ``<data_dir>/broker`` is the single source of truth for its address.
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass
 
 from confluent_kafka.admin import AdminClient
@@ -34,6 +35,7 @@ class BrokerInfo:
     pid: int
     storage: str
     notice: str | None
+    incarnation: str | None
 
 
 def _process(settings: Settings) -> ManagedProcess:
@@ -47,6 +49,7 @@ def _info(record: ProcessRecord) -> BrokerInfo:
         pid=record.pid,
         storage=record.facts.get("storage", "?"),
         notice=record.facts.get("notice"),
+        incarnation=record.facts.get("incarnation"),
     )
 
 
@@ -75,7 +78,12 @@ def start_broker(settings: Settings) -> tuple[BrokerInfo, list[str]]:
         facts = {"kind": "apache-kafka-kraft", "storage": str(settings.broker_dir / "kraft-logs")}
     else:
         command = tansu_command(find_tansu(settings), port)
-        facts = {"kind": "tansu", "storage": "memory", "notice": MEMORY_ONLY_NOTICE}
+        facts = {
+            "kind": "tansu",
+            "storage": "memory",
+            "notice": MEMORY_ONLY_NOTICE,
+            "incarnation": uuid.uuid4().hex,
+        }
     record = proc.start(command, port, facts=facts)
     try:
         wait_ready(settings, f"127.0.0.1:{port}", settings.broker_start_timeout_s, proc)

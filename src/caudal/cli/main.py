@@ -32,7 +32,7 @@ def demo(
     rate: float = typer.Option(5_000, "--rate", "-r", min=0, help="Readings/s; 0 = flat out."),
 ) -> None:
     """The end-to-end demo: broker up, a live stream through Spark, a summary at the end."""
-    run.run_demo(count=count, rate=rate, output=None, once=True, feed=True)
+    run.run_demo(count=count, rate=rate, output=None, once=True, feed=True, topic="demo.readings")
 
 
 if __name__ == "__main__":

@@ -43,11 +43,12 @@ def run_demo(
     feed: bool = typer.Option(
         True, "--feed/--no-feed", help="Generate readings, or only process what the topic has."
     ),
+    topic: str = typer.Option("demo.readings", "--topic", help="Input topic."),
 ) -> None:
     """Simulated sensor readings → Kafka → Spark → a JSON-lines file."""
     from caudal.pipelines.demo.pipeline import demo_pipeline
 
-    execute(demo_pipeline(settings(), count, rate, output, feed), once)
+    execute(demo_pipeline(settings(), count, rate, output, feed, topic), once)
 
 
 def _summary_table(summary: RunSummary) -> Table:

@@ -72,6 +72,8 @@ class JobContext:
             **{"kafka.group.id": f"caudal.{self.pipeline}.{query}"},
             **options,
         )
+        if self.settings.max_offsets_per_trigger:
+            opts.setdefault("maxOffsetsPerTrigger", str(self.settings.max_offsets_per_trigger))
         return spark.readStream.format(FORMAT).options(**opts).load()
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from caudal.broker.admin import TopicAdmin
@@ -38,19 +40,40 @@ class RunSummary:
 
 
 @contextmanager
-def broker_for(settings: Settings, notes: list[str]) -> Iterator[str]:
-    """The configured or running broker; else an embedded one, stopped again afterwards."""
+def broker_for(settings: Settings, notes: list[str]) -> Iterator[tuple[str, str | None]]:
+    """The configured or running broker, else an embedded one stopped again afterwards.
+
+    Yields the bootstrap address and, for a memory-only broker, its incarnation id.
+    """
     if settings.kafka_bootstrap or running_broker(settings):
         bootstrap = resolve_bootstrap(settings)
         wait_ready(settings, bootstrap, settings.kafka_timeout_s)
-        yield bootstrap
+        info = None if settings.kafka_bootstrap else running_broker(settings)
+        yield bootstrap, info.incarnation if info else None
         return
     info, warnings = start_broker(settings)
     notes.extend(warnings + ([info.notice] if info.notice else []))
     try:
-        yield info.bootstrap
+        yield info.bootstrap, info.incarnation
     finally:
         stop_broker(settings)
+
+
+def reset_stale_checkpoints(root: Path, incarnation: str | None, notes: list[str]) -> None:
+    """Checkpoints that point into a memory-only broker's previous life are discarded.
+
+    Their offsets refer to topics that vanished with that broker; resuming from them would
+    read nothing (or fail on data loss). A persistent broker has no incarnation: kept as is.
+    """
+    marker = root / "broker-incarnation"
+    if incarnation is None:
+        return
+    if marker.exists() and marker.read_text() != incarnation:
+        shutil.rmtree(root)
+        notes.append(f"the in-memory broker was restarted since the last run: checkpoints "
+                     f"under {root} start afresh")
+    root.mkdir(parents=True, exist_ok=True)
+    marker.write_text(incarnation)
 
 
 def run_pipeline(
@@ -59,7 +82,8 @@ def run_pipeline(
     """Run until the feeders are done and every query has caught up (``once``) or Ctrl-C."""
     notes: list[str] = []
     started = time.monotonic()
-    with broker_for(settings, notes) as bootstrap:
+    with broker_for(settings, notes) as (bootstrap, incarnation):
+        reset_stale_checkpoints(settings.checkpoint_dir / pipeline.name, incarnation, notes)
         admin = TopicAdmin(settings, bootstrap)
         for spec in pipeline.topics:
             admin.create(spec.name, spec.partitions, spec.config, exist_ok=True)

@@ -14,17 +14,22 @@ TOPIC = "demo.readings"
 
 
 def demo_pipeline(
-    settings: Settings, count: int, rate: float, output: Path | None = None, feed: bool = True
+    settings: Settings,
+    count: int,
+    rate: float,
+    output: Path | None = None,
+    feed: bool = True,
+    topic: str = TOPIC,
 ) -> Pipeline:
     out = output or settings.data_dir / "demo" / "readings.jsonl"
     return Pipeline(
         name="demo",
         description="simulated sensor readings → Kafka → Spark → JSON lines",
-        topics=[TopicSpec(TOPIC, partitions=2)],
-        feeders=[SensorFeed(TOPIC, count, rate)] if feed else [],
+        topics=[TopicSpec(topic, partitions=2)],
+        feeders=[SensorFeed(topic, count, rate)] if feed else [],
         queries=[
             QuerySpec(
-                "readings", [TOPIC], lambda s, c: job.build(s, c, TOPIC), file_sink(out, "readings")
+                "readings", [topic], lambda s, c: job.build(s, c, topic), file_sink(out, "readings")
             )
         ],
         outputs=[str(out)],
