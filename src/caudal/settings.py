@@ -58,7 +58,7 @@ class Settings(BaseSettings):
 
     spark_master: str = Field("local[*]", description="local[N], spark://host:port, k8s://...")
     spark_conf: dict[str, str] = Field(default_factory=dict, description="Extra spark.* settings.")
-    spark_log_level: str = "WARN"
+    spark_log_level: str = "ERROR"
 
     schema_registry_url: str | None = None
     database_url: SecretStr | None = Field(None, description="SQLAlchemy URL; unset = SQLite.")

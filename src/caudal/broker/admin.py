@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from caudal.broker.client import client_config
@@ -49,6 +49,7 @@ class TopicAdmin:
         self._conf = client_config(settings, bootstrap)
         self._admin = AdminClient(self._conf)
         self._probe: EndOffsetProbe | None = None
+        self._committers: dict[str, Consumer] = {}
 
     def topics(self) -> dict[str, int]:
         """Topic name → partition count, internal topics left out."""
@@ -112,6 +113,18 @@ class TopicAdmin:
             rows.extend(self._lags_of(listing.group_id))
         return rows
 
+    def commit_offsets(self, group: str, offsets: dict[tuple[str, int], int]) -> None:
+        """Store ``offsets`` as ``group``'s position (no membership), so lag can be shown."""
+        if not offsets:
+            return
+        if group not in self._committers:
+            self._committers[group] = Consumer(
+                {**self._conf, "group.id": group, "enable.auto.commit": False}
+            )
+        self._committers[group].commit(
+            offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()], asynchronous=False
+        )
+
     def _lags_of(self, group: str) -> list[GroupLag]:
         request = [ConsumerGroupTopicPartitions(group)]
         futures = self._admin.list_consumer_group_offsets(request, request_timeout=self._timeout)
@@ -152,3 +165,5 @@ class TopicAdmin:
     def close(self) -> None:
         if self._probe is not None:
             self._probe.close()
+        for consumer in self._committers.values():
+            consumer.close()

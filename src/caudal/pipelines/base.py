@@ -49,6 +49,11 @@ class Feeder(ABC):
         """Produce until done or until ``stop`` is set; flush before returning."""
 
 
+def group_name(pipeline: str, query: str) -> str:
+    """The consumer group a query's progress is committed to (for lag in ``caudal status``)."""
+    return f"caudal.{pipeline}.{query}"
+
+
 @dataclass
 class JobContext:
     """What a query builder may use: settings, the broker address, a Kafka reader."""
@@ -69,7 +74,7 @@ class JobContext:
         opts = self.kafka_options(
             subscribe=",".join(topics),
             startingOffsets="earliest",
-            **{"kafka.group.id": f"caudal.{self.pipeline}.{query}"},
+            **{"kafka.group.id": group_name(self.pipeline, query)},
             **options,
         )
         if self.settings.max_offsets_per_trigger:

@@ -70,8 +70,10 @@ def reset_stale_checkpoints(root: Path, incarnation: str | None, notes: list[str
         return
     if marker.exists() and marker.read_text() != incarnation:
         shutil.rmtree(root)
-        notes.append(f"the in-memory broker was restarted since the last run: checkpoints "
-                     f"under {root} start afresh")
+        notes.append(
+            f"the in-memory broker was restarted since the last run: checkpoints "
+            f"under {root} start afresh"
+        )
     root.mkdir(parents=True, exist_ok=True)
     marker.write_text(incarnation)
 
@@ -199,6 +201,7 @@ def _stats(
 ) -> QueryStats:
     progress = q.lastProgress or {}
     done = _committed(q)
+    admin.commit_offsets(f"caudal.{q.name}", done)
     lag = sum(max(end - done.get(tp, 0), 0) for tp, end in _ends(admin, inputs).items())
     return QueryStats(
         name=q.name or "?",
