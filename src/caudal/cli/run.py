@@ -58,7 +58,9 @@ def _summary_table(summary: RunSummary) -> Table:
     for name, rows in summary.written.items():
         table.add_row(f"rows written ({name})", f"{rows:,}")
     if summary.produced and summary.seconds:
-        table.add_row("rate, start-up included", f"{summary.produced / summary.seconds:,.0f} records/s")
+        table.add_row(
+            "rate, start-up included", f"{summary.produced / summary.seconds:,.0f} records/s"
+        )
     for out in summary.outputs:
         table.add_row("output", out)
     return table
