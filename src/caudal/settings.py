@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     spark_conf: dict[str, str] = Field(default_factory=dict, description="Extra spark.* settings.")
     spark_log_level: str = "ERROR"
 
+    alerts_model: Path | None = Field(
+        None, description="ONNX stamp classifier (+ .json sidecar); unset = the shipped one."
+    )
+
     schema_registry_url: str | None = None
     database_url: SecretStr | None = Field(None, description="SQLAlchemy URL; unset = SQLite.")
 

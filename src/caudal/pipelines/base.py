@@ -91,6 +91,9 @@ class QuerySpec:
     build: Callable[[SparkSession, JobContext], DataFrame]
     sink: BatchSink
     trigger_s: float = 0.5
+    stateful: bool = False
+    """A stateful query (join, aggregation) emits some rows only in the batch after the
+    watermark moves; ``--once`` then waits for that batch before stopping."""
 
 
 @dataclass

@@ -21,6 +21,7 @@ from caudal.broker.embedded import (
     stop_broker,
     wait_ready,
 )
+from caudal.errors import CaudalError
 from caudal.pipelines.base import FeedCounters, JobContext, Pipeline
 from caudal.pipelines.progress import ProgressView, QueryStats
 from caudal.settings import Settings
@@ -156,10 +157,10 @@ def _watch(
     once: bool,
 ) -> None:
     targets: dict[str, dict[tuple[str, int], int]] | None = None
+    reached_at: dict[str, int] = {}
     while True:
         for q in queries:
-            if q.exception() is not None:
-                raise RuntimeError(f"query {q.name} failed: {q.exception()}")
+            _raise_if_failed(q)
         stats = [
             _stats(q, spec.sink.rows_written, spec.inputs, admin)
             for q, spec in zip(queries, pipeline.queries, strict=True)
@@ -168,8 +169,11 @@ def _watch(
         if once and all(c.done for c in counters.values()):
             if targets is None:
                 targets = {spec.name: _ends(admin, spec.inputs) for spec in pipeline.queries}
+            for q, spec in zip(queries, pipeline.queries, strict=True):
+                if spec.name not in reached_at and _reached(q, targets[spec.name]):
+                    reached_at[spec.name] = _batch(q)
             if all(
-                _reached(q, targets[spec.name])
+                spec.name in reached_at and (not spec.stateful or _batch(q) > reached_at[spec.name])
                 for q, spec in zip(queries, pipeline.queries, strict=True)
             ):
                 view.update(counters, stats)
@@ -177,18 +181,38 @@ def _watch(
         time.sleep(0.5)
 
 
+def _raise_if_failed(q: StreamingQuery) -> None:
+    """A failed query becomes one line: the innermost error Spark reported, not its plan."""
+    exc = q.exception()
+    if exc is None:
+        return
+    text = str(exc)
+    lines = [ln.strip() for ln in text.splitlines() if "Error" in ln or "error:" in ln.lower()]
+    reason = (lines[-1] if lines else text.splitlines()[0])[:400]
+    raise CaudalError(
+        f"query {q.name} failed: {reason}",
+        "see the full error in the Spark log; its checkpoint is kept, rerun to resume",
+    )
+
+
+def _batch(q: StreamingQuery) -> int:
+    return int((q.lastProgress or {}).get("batchId", -1))
+
+
 def _ends(admin: TopicAdmin, topics: list[str]) -> dict[tuple[str, int], int]:
     return {(p.topic, p.partition): p.end for t in topics for p in admin.partitions(t)}
 
 
 def _committed(q: StreamingQuery) -> dict[tuple[str, int], int]:
-    progress = q.lastProgress
-    if not progress or not progress.get("sources"):
-        return {}
-    end = progress["sources"][0].get("endOffset")
-    if isinstance(end, str):
-        end = json.loads(end)
-    return flatten(from_json(end)) if isinstance(end, dict) else {}
+    """Offsets the query has processed, over all its sources."""
+    done: dict[tuple[str, int], int] = {}
+    for source in (q.lastProgress or {}).get("sources", []):
+        end = source.get("endOffset")
+        if isinstance(end, str):
+            end = json.loads(end)
+        if isinstance(end, dict):
+            done.update(flatten(from_json(end)))
+    return done
 
 
 def _reached(q: StreamingQuery, target: dict[tuple[str, int], int]) -> bool:

@@ -30,29 +30,52 @@ class AppendFileSink(BatchSink):
 
     Before appending, the file size is recorded as the batch's intent; a replayed batch first
     truncates the file back to that size, removing whatever the interrupted attempt wrote.
+    With ``unique_key``, a row whose key is already in the file is not written again (for
+    sources that may deliver one entity twice, e.g. an input file re-sent after a crash).
     """
 
-    def __init__(self, path: Path, name: str | None = None) -> None:
+    def __init__(self, path: Path, name: str | None = None, unique_key: str | None = None) -> None:
         super().__init__(name or path.name)
         self.path = path
         self.format = "csv" if path.suffix == ".csv" else "jsonl"
+        self.unique_key = unique_key
+        self._seen: set[Any] | None = None
 
     def write_batch(self, df: DataFrame, batch_id: int, log: BatchLog) -> dict[str, Any]:
         frame = _to_pandas(df)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         intent = log.intent(batch_id)
-        start = (
-            intent["start"] if intent else (self.path.stat().st_size if self.path.exists() else 0)
-        )
+        size = self.path.stat().st_size if self.path.exists() else 0
+        start = intent["start"] if intent else size
         if intent is None:
             log.record_intent(batch_id, {"start": start})
+        elif start != size:
+            self._seen = None
         with self.path.open("a+b") as fh:
             fh.truncate(start)
+            frame = self._unseen(frame)
             fh.seek(start)
             fh.write(self._encode(frame, header=start == 0))
             fh.flush()
             os.fsync(fh.fileno())
         return {"rows": len(frame), "start": start}
+
+    def _unseen(self, frame: pd.DataFrame) -> pd.DataFrame:
+        if self.unique_key is None or frame.empty:
+            return frame
+        if self._seen is None:
+            self._seen = set(self._read_keys())
+        frame = frame.drop_duplicates(self.unique_key)
+        frame = frame[~frame[self.unique_key].isin(self._seen)]
+        self._seen.update(frame[self.unique_key].tolist())
+        return frame
+
+    def _read_keys(self) -> list[Any]:
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return []
+        if self.format == "csv":
+            return pd.read_csv(self.path, usecols=[self.unique_key])[self.unique_key].tolist()
+        return pd.read_json(self.path, lines=True)[self.unique_key].tolist()
 
     def _encode(self, frame: pd.DataFrame, header: bool) -> bytes:
         if frame.empty:
@@ -80,8 +103,8 @@ class ParquetSink(BatchSink):
         return {"rows": table.num_rows, "file": target.name}
 
 
-def file_sink(path: Path, name: str | None = None) -> BatchSink:
+def file_sink(path: Path, name: str | None = None, unique_key: str | None = None) -> BatchSink:
     """The right file sink for ``path``'s extension (.csv, .jsonl/.json, .parquet)."""
     if path.suffix == ".parquet":
         return ParquetSink(path, name)
-    return AppendFileSink(path, name)
+    return AppendFileSink(path, name, unique_key)

@@ -1,8 +1,10 @@
 """Decoding record values for people and tools: Avro (registry or embedded schema) or JSON.
 
-Avro values come in two shapes: the Confluent wire format (magic byte 0, 4-byte schema id,
-schemaless body; the schema is fetched from the registry) and Avro object container files (the
-schema embedded, as ZTF alert files are). Anything else is JSON if it parses, else text/bytes.
+Avro values come in three shapes: the Confluent wire format (magic byte 0, 4-byte schema id,
+schemaless body; the schema is fetched from the registry), Avro single-object encoding (magic
+``C3 01``, 8-byte CRC-64-AVRO fingerprint; Caudal's own topics, schemas shipped as ``.avsc``
+files in the package) and Avro object container files (the schema embedded, as ZTF alert files
+are). Anything else is JSON if it parses, else text/bytes.
 """
 
 from __future__ import annotations
@@ -12,14 +14,18 @@ import json
 import struct
 import urllib.request
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import fastavro
+from fastavro.schema import fingerprint as schema_fingerprint
+from fastavro.schema import to_parsing_canonical_form
 
 from caudal.errors import CaudalError
 
 MAGIC = 0
 CONTAINER_MAGIC = b"Obj\x01"
+SINGLE_OBJECT_MAGIC = b"\xc3\x01"
 
 
 class DecodeError(CaudalError):
@@ -60,10 +66,50 @@ def decode_container(value: bytes) -> list[dict[str, Any]]:
         raise DecodeError(f"damaged Avro container: {exc}") from exc
 
 
+def load_schema(path: Path) -> Any:
+    """Parse an ``.avsc`` file (schemas are data, shipped beside the code that uses them)."""
+    return fastavro.parse_schema(json.loads(path.read_text()))
+
+
+def fingerprint(parsed_schema: Any) -> bytes:
+    """The 8-byte CRC-64-AVRO fingerprint, in the byte order single-object encoding uses."""
+    canonical = to_parsing_canonical_form(parsed_schema)
+    return bytes.fromhex(schema_fingerprint(canonical, "CRC-64-AVRO"))
+
+
+def encode_single_object(parsed_schema: Any, record: dict[str, Any]) -> bytes:
+    buf = io.BytesIO()
+    buf.write(SINGLE_OBJECT_MAGIC + fingerprint(parsed_schema))
+    fastavro.schemaless_writer(buf, parsed_schema, record)
+    return buf.getvalue()
+
+
+@lru_cache(maxsize=1)
+def shipped_schemas() -> dict[bytes, Any]:
+    """Every ``.avsc`` shipped in the caudal package, by fingerprint."""
+    root = Path(__file__).resolve().parent.parent
+    schemas = (load_schema(p) for p in root.rglob("*.avsc"))
+    return {fingerprint(s): s for s in schemas}
+
+
+def decode_single_object(value: bytes, schemas: dict[bytes, Any] | None = None) -> Any:
+    if not value.startswith(SINGLE_OBJECT_MAGIC) or len(value) < 10:
+        raise DecodeError("not Avro single-object encoding (no C3 01 marker)")
+    schema = (schemas or shipped_schemas()).get(value[2:10])
+    if schema is None:
+        raise DecodeError(f"unknown Avro schema fingerprint {value[2:10].hex()}")
+    try:
+        return fastavro.schemaless_reader(io.BytesIO(value[10:]), schema, None)
+    except Exception as exc:
+        raise DecodeError(f"damaged Avro record: {exc}") from exc
+
+
 def decode_value(value: bytes | None, registry_url: str | None = None) -> Any:
     """Best-effort decoding for display: container Avro, Confluent Avro, JSON, text, bytes."""
     if value is None:
         return None
+    if value.startswith(SINGLE_OBJECT_MAGIC):
+        return decode_single_object(value)
     if value.startswith(CONTAINER_MAGIC):
         records = decode_container(value)
         return records[0] if len(records) == 1 else records
