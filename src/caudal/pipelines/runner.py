@@ -90,8 +90,11 @@ def run_pipeline(
         admin = TopicAdmin(settings, bootstrap)
         for spec in pipeline.topics:
             admin.create(spec.name, spec.partitions, spec.config, exist_ok=True)
+        from pyspark.sql import SparkSession
+
         from caudal.streaming.session import spark_session
 
+        owns_spark = SparkSession.getActiveSession() is None
         spark = spark_session(settings, app_name=f"caudal-{pipeline.name}")
         ctx = JobContext(settings, bootstrap, pipeline.name)
         stop = threading.Event()
@@ -100,9 +103,10 @@ def run_pipeline(
             _start_feeder(f, client_config(settings, bootstrap), stop, counters[f.name])
             for f in pipeline.feeders
         ]
-        queries = [_start_query(spec, spark, ctx) for spec in pipeline.queries]
+        queries: list[StreamingQuery] = []
         view = view or ProgressView(pipeline.name, notes)
         try:
+            queries.extend(_start_query(spec, spark, ctx) for spec in pipeline.queries)
             with view:
                 _watch(pipeline, queries, counters, admin, view, once)
         finally:
@@ -112,7 +116,8 @@ def run_pipeline(
             for t in threads:
                 t.join(timeout=10)
             admin.close()
-            spark.stop()
+            if owns_spark:
+                spark.stop()
     return RunSummary(
         pipeline.name,
         time.monotonic() - started,
