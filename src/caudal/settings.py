@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     kafka_sasl_password: SecretStr | None = None
     kafka_ssl_ca_location: Path | None = None
     kafka_timeout_s: float = Field(10.0, description="Bound on any single broker request.")
+    topic_prefix: str = Field(
+        "", description="Prepended to every pipeline topic (shared clusters)."
+    )
     max_offsets_per_trigger: int | None = Field(
         None, description="Cap on records per micro-batch for every pipeline query."
     )
@@ -66,6 +69,10 @@ class Settings(BaseSettings):
 
     schema_registry_url: str | None = None
     database_url: SecretStr | None = Field(None, description="SQLAlchemy URL; unset = SQLite.")
+
+    def topic(self, name: str) -> str:
+        """A pipeline topic's name on the broker, with ``CAUDAL_TOPIC_PREFIX`` in front."""
+        return f"{self.topic_prefix}{name}"
 
     @property
     def broker_dir(self) -> Path:

@@ -22,6 +22,7 @@ def demo_pipeline(
     topic: str = TOPIC,
 ) -> Pipeline:
     out = output or settings.data_dir / "demo" / "readings.jsonl"
+    topic = settings.topic(topic)
     return Pipeline(
         name="demo",
         description="simulated sensor readings → Kafka → Spark → JSON lines",
