@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,18 +76,17 @@ class TopicAdmin:
             [NewTopic(name, partitions, 1, config=config or {})], request_timeout=self._timeout
         )[name]
         try:
-            future.result(timeout=self._timeout)
-        except KafkaException as exc:
+            self._wait(future, f"could not create topic {name!r}")
+        except BrokerError as exc:
             if exist_ok and "already exists" in str(exc).lower():
                 return False
-            raise BrokerError(f"could not create topic {name!r}: {exc.args[0]}") from exc
+            raise
         return True
 
     def delete(self, name: str) -> None:
         self._require(name)
-        self._admin.delete_topics([name], request_timeout=self._timeout)[name].result(
-            timeout=self._timeout
-        )
+        future = self._admin.delete_topics([name], request_timeout=self._timeout)[name]
+        self._wait(future, f"could not delete topic {name!r}")
 
     def partitions(self, name: str) -> list[PartitionState]:
         """Per partition: leader, first offset and true end offset."""
@@ -102,12 +103,12 @@ class TopicAdmin:
 
     def group_lags(self) -> list[GroupLag]:
         """Committed offset and lag of every consumer group on every partition it committed."""
-        try:
-            groups = self._admin.list_consumer_groups(request_timeout=self._timeout).result(
-                timeout=self._timeout
-            )
-        except KafkaException as exc:
-            raise BrokerError(f"could not list consumer groups: {exc.args[0]}") from exc
+        groups = self._wait(
+            self._admin.list_consumer_groups(request_timeout=self._timeout),
+            "could not list consumer groups",
+        )
+        if groups.errors:
+            raise BrokerError(f"could not list consumer groups: {groups.errors[0]}")
         rows: list[GroupLag] = []
         for listing in sorted(groups.valid, key=lambda g: g.group_id):
             rows.extend(self._lags_of(listing.group_id))
@@ -128,7 +129,7 @@ class TopicAdmin:
     def _lags_of(self, group: str) -> list[GroupLag]:
         request = [ConsumerGroupTopicPartitions(group)]
         futures = self._admin.list_consumer_group_offsets(request, request_timeout=self._timeout)
-        result = futures[group].result(timeout=self._timeout)
+        result = self._wait(futures[group], f"could not read offsets of group {group!r}")
         committed = {
             (tp.topic, tp.partition): tp.offset
             for tp in result.topic_partitions or []
@@ -138,6 +139,22 @@ class TopicAdmin:
         return [
             GroupLag(group, t, p, off, ends[(t, p)]) for (t, p), off in sorted(committed.items())
         ]
+
+    def _wait(self, future: Future[Any], failure: str) -> Any:
+        """A request's result; its failure or a timeout as ``BrokerError``, never a hang.
+
+        librdkafka gives up after ``request_timeout``; the future is waited on a little longer
+        so its own error (with the reason) normally arrives before the local timeout does.
+        """
+        try:
+            return future.result(timeout=self._timeout + 1)
+        except KafkaException as exc:
+            raise BrokerError(f"{failure}: {exc.args[0]}") from exc
+        except FutureTimeout as exc:
+            raise BrokerUnreachable(
+                f"{failure}: no answer from {self.bootstrap} within {self._timeout:.0f} s",
+                "check the address (`caudal config`) and that the broker runs (`caudal up`)",
+            ) from exc
 
     def _metadata(self, topic: str | None = None) -> Any:
         try:

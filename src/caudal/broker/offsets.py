@@ -14,12 +14,30 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from caudal.broker.client import QUIET
 from caudal.broker.exceptions import BrokerUnreachable
 
 Partition = tuple[str, int]
+
+
+def refresh_metadata(consumer: Consumer, topics: Iterable[str], timeout_s: float) -> None:
+    """Re-read the metadata of ``topics`` before a long-lived consumer touches them again.
+
+    librdkafka 2.16 crashes (SIGSEGV in its metadata cache) when a consumer that had fetched
+    from a topic later fetches from, or lists offsets of, a re-created topic of the same name
+    while still holding the old topic id; a metadata request first replaces the id (measured
+    against Tansu). A topic deleted while a consumer is fetching from it can still crash it.
+    """
+    for topic in set(topics):
+        try:
+            consumer.list_topics(topic, timeout=timeout_s)
+        except KafkaException as exc:
+            raise BrokerUnreachable(
+                f"could not read the metadata of topic {topic!r}: {exc.args[0]}",
+                "check that the broker runs",
+            ) from exc
 
 
 class EndOffsetProbe:
@@ -57,6 +75,8 @@ class EndOffsetProbe:
 
     def end_offsets(self, partitions: Iterable[Partition]) -> dict[Partition, int]:
         """The offset after the last record of each partition."""
+        partitions = list(partitions)
+        refresh_metadata(self._consumer, (t for t, _ in partitions), self._timeout_s)
         reported = {p: self.watermarks(p)[1] for p in partitions}
         start = {p: max(h, self._known.get(p, 0)) for p, h in reported.items()}
         found = self._fetch_ends(start)

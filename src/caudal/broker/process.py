@@ -139,10 +139,16 @@ class ManagedProcess:
 
     @staticmethod
     def _is_ours(record: ProcessRecord) -> bool:
-        """Guards against pid reuse: the live process must run the recorded program."""
+        """Guards against pid reuse: the live process must run the recorded program.
+
+        An empty command line is a child still inside ``execve`` (``Popen`` returns once the
+        close-on-exec pipe closes, before the kernel sets the new arguments; measured): ours.
+        """
         try:
             cmdline = Path(f"/proc/{record.pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
+            return True
+        if not cmdline[0]:
             return True
         return bool(record.command) and os.path.basename(cmdline[0].decode()) == os.path.basename(
             record.command[0]

@@ -14,6 +14,7 @@ import pyarrow as pa
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
 from caudal.broker.client import QUIET
+from caudal.broker.offsets import refresh_metadata
 from caudal.streaming.exceptions import DataLoss, FetchTimeout
 from caudal.streaming.kafka.options import SourceOptions
 from caudal.streaming.kafka.ranges import OffsetRange
@@ -72,7 +73,7 @@ def to_record_batch(
         pa.array(np.full(n, partition, np.int32)),
         pa.array([m.offset() for m in msgs], pa.int64()),
         pa.array(stamps[:, 1] * 1000, pa.int64()).cast(pa.timestamp("us", tz="UTC")),
-        pa.array(stamps[:, 0].astype(np.int32)),
+        pa.array((stamps[:, 0] - 1).astype(np.int32)),  # librdkafka's type − 1 = Java's id
     ]
     if include_headers:
         columns.append(
@@ -87,6 +88,7 @@ def to_record_batch(
 def read_range(r: OffsetRange, opts: SourceOptions) -> Iterator[pa.RecordBatch]:
     """Every record of ``[r.start, r.end)``; honours failOnDataLoss when records are gone."""
     consumer = _consumer(opts.client)
+    refresh_metadata(consumer, [r.topic], opts.poll_timeout_ms / 1000)
     position, misses = r.start, 0
     consumer.assign([TopicPartition(r.topic, r.partition, position)])
     try:

@@ -62,7 +62,7 @@ def parse_offsets(name: str, raw: str | None, default: str) -> OffsetSpec:
 
 
 def _bool(options: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = options.get(name)
+    raw = options.get(name.lower())
     if raw is None:
         return default
     if str(raw).lower() not in ("true", "false"):
@@ -71,7 +71,7 @@ def _bool(options: Mapping[str, str], name: str, default: bool) -> bool:
 
 
 def _int(options: Mapping[str, str], name: str, default: int | None) -> int | None:
-    raw = options.get(name)
+    raw = options.get(name.lower())
     if raw is None:
         return default
     try:
@@ -128,11 +128,11 @@ def parse_source_options(options: Mapping[str, str], streaming: bool) -> SourceO
             "startingOffsets", lowered.get("startingoffsets"), "latest" if streaming else "earliest"
         ),
         ending=parse_offsets("endingOffsets", lowered.get("endingoffsets"), "latest"),
-        max_offsets_per_trigger=_int(lowered, "maxoffsetspertrigger", None),
-        min_partitions=_int(lowered, "minpartitions", None),
-        fail_on_data_loss=_bool(lowered, "failondataloss", True),
-        include_headers=_bool(lowered, "includeheaders", False),
-        poll_timeout_ms=_int(lowered, "kafkaconsumer.polltimeoutms", 120_000) or 120_000,
-        num_retries=_int(lowered, "fetchoffset.numretries", 3) or 3,
+        max_offsets_per_trigger=_int(lowered, "maxOffsetsPerTrigger", None),
+        min_partitions=_int(lowered, "minPartitions", None),
+        fail_on_data_loss=_bool(lowered, "failOnDataLoss", True),
+        include_headers=_bool(lowered, "includeHeaders", False),
+        poll_timeout_ms=_int(lowered, "kafkaConsumer.pollTimeoutMs", 120_000) or 120_000,
+        num_retries=_int(lowered, "fetchOffset.numRetries", 3) or 3,
         commit_group=lowered.get("kafka.group.id"),
     )

@@ -19,7 +19,12 @@ from pyspark.sql.datasource import (
     DataSourceStreamReader,
     InputPartition,
 )
-from pyspark.sql.streaming.datasource import ReadAllAvailable, ReadLimit, ReadMaxRows
+from pyspark.sql.streaming.datasource import (
+    ReadAllAvailable,
+    ReadLimit,
+    ReadMaxRows,
+    SupportsTriggerAvailableNow,
+)
 
 from caudal.broker.exceptions import TopicNotFound
 from caudal.broker.offsets import EndOffsetProbe
@@ -130,13 +135,18 @@ def _with_new_partitions(start: OffsetMap, end: OffsetMap) -> OffsetMap:
     return merged
 
 
-class KafkaStreamReader(DataSourceStreamReader):
-    """Micro-batch reader; ``maxOffsetsPerTrigger`` caps each batch via admission control."""
+class KafkaStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
+    """Micro-batch reader; ``maxOffsetsPerTrigger`` caps each batch via admission control.
+
+    Under ``Trigger.AvailableNow`` the ends at the query's start are the target, read in
+    batches of at most ``maxOffsetsPerTrigger`` (as Spark's Kafka source does), not in one.
+    """
 
     def __init__(self, opts: SourceOptions) -> None:
         self.opts = opts
         self.planner = _OffsetPlanner(opts)
         self._latest: OffsetMap = {}
+        self._target: OffsetMap | None = None
         self._committer: Consumer | None = None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -151,9 +161,12 @@ class KafkaStreamReader(DataSourceStreamReader):
             return ReadMaxRows(self.opts.max_offsets_per_trigger)
         return ReadAllAvailable()
 
+    def prepareForTriggerAvailableNow(self) -> None:
+        self._target = self.planner.latest()
+
     def latestOffset(self, start: dict, limit: ReadLimit) -> dict:
         begin = from_json(start)
-        latest = self.planner.latest()
+        latest = self.planner.latest() if self._target is None else self._target
         self.planner.check_loss(begin, latest)
         self._latest = latest
         if isinstance(limit, ReadMaxRows):
