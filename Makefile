@@ -29,6 +29,8 @@ lint: install
 
 bench: install
 	$(BIN)/python benchmarks/kafka_source.py
+	$(BIN)/python benchmarks/alerts.py
+	$(BIN)/python benchmarks/alerts.py
 
 clean:
 	rm -rf $(VENV) .caudal

@@ -1,23 +1,25 @@
-"""`caudal demo`, as `make demo` runs it: broker, live stream through Spark, summary, output."""
+"""`caudal demo`, as `make demo` runs it: the alerts pipeline on the shipped simulated alerts."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+import pandas as pd
+import pytest
 from helpers import caudal, cli_env
 
+from caudal.pipelines.alerts.demo import SAMPLES
 
-def test_demo_streams_every_reading_to_the_output(tmp_path: Path) -> None:
-    result = caudal(
-        "run", "demo", "--count", "3000", "--rate", "0", env=cli_env(tmp_path), timeout=300
-    )
+
+@pytest.mark.slow
+def test_demo_classifies_every_shipped_alert(tmp_path: Path) -> None:
+    out = tmp_path / "alerts.csv"
+    result = caudal("demo", "--output", str(out), env=cli_env(tmp_path), timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "summary" in result.stdout and "3,000" in result.stdout
-    rows = [
-        json.loads(line) for line in (tmp_path / "demo" / "readings.jsonl").read_text().splitlines()
-    ]
-    assert len(rows) == 3000
-    assert len({(r["partition"], r["offset"]) for r in rows}) == 3000
-    rejected = [r for r in rows if r["status"] == "rejected"]
-    assert rejected and all(r["reason"] for r in rejected)
+    assert "summary" in result.stdout and "predicted right" in result.stdout
+    rows = pd.read_csv(out)
+    truth = pd.read_csv(SAMPLES / "labels.csv")
+    assert sorted(rows["candid"]) == sorted(truth["candid"])
+    assert rows["classified"].all()
+    right = rows.merge(truth, on="candid", suffixes=("", "_true"))
+    assert (right["class"] == right["class_true"]).mean() > 0.8

@@ -36,7 +36,7 @@ def test_kill_and_restart_writes_each_offset_once(bootstrap: str, admin, tmp_pat
         CAUDAL_MAX_OFFSETS_PER_TRIGGER="300",
         CAUDAL_SPARK_MASTER="local[2]",
     )
-    args = [*CAUDAL, "run", "demo", "--no-feed", "--topic", topic, "--output", str(out)]
+    args = [*CAUDAL, "run", "sensors", "--no-feed", "--topic", topic, "--output", str(out)]
 
     job = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 180

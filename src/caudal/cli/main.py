@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
-from caudal.cli import run, stack, topics
-from caudal.cli.output import command
+from caudal.cli import alerts, run, stack, topics
+from caudal.cli.output import command, console
 
 app = typer.Typer(
     name="caudal",
     help=(
         "Real-time ML pipelines on Kafka and Spark Structured Streaming.\n\n"
-        "Quick start: `caudal demo` (starts an embedded broker, streams, prints a summary). "
+        "Quick start: `caudal demo` (embedded broker, alert stream through Spark and a CNN, "
+        "summary). "
         "Settings come from CAUDAL_* variables or caudal.yaml (`caudal config`)."
     ),
     no_args_is_help=True,
@@ -23,16 +26,26 @@ app.command()(stack.status)
 app.command()(stack.config)
 app.add_typer(topics.app, name="topics")
 app.add_typer(run.app, name="run")
+app.add_typer(alerts.app, name="alerts")
+app.add_typer(alerts.train_app, name="train")
 
 
 @app.command()
 @command
 def demo(
-    count: int = typer.Option(20_000, "--count", "-n", min=1, help="Readings to generate."),
-    rate: float = typer.Option(5_000, "--rate", "-r", min=0, help="Readings/s; 0 = flat out."),
+    output: Path = typer.Option(
+        Path(".caudal/demo/alerts.csv"), "--output", "-o", help="Where the classified alerts go."
+    ),
 ) -> None:
-    """The end-to-end demo: broker up, a live stream through Spark, a summary at the end."""
-    run.run_demo(count=count, rate=rate, output=None, once=True, feed=True, topic="demo.readings")
+    """The end-to-end demo: the alerts pipeline on the shipped simulated ZTF alerts.
+
+    Starts the embedded broker, streams the alert files through Kafka and Spark into the
+    stamp classifier, shows live progress, then compares the classes with the true ones.
+    """
+    from caudal.pipelines.alerts.demo import SAMPLES, class_report
+
+    run.run_alerts(input_dir=SAMPLES, output=output, once=True)
+    console.print(class_report(output, SAMPLES / "labels.csv"))
 
 
 if __name__ == "__main__":

@@ -29,9 +29,9 @@ def execute(pipeline: Pipeline, once: bool) -> RunSummary:
     return summary
 
 
-@app.command("demo")
+@app.command("sensors")
 @command
-def run_demo(
+def run_sensors(
     count: int = typer.Option(20_000, "--count", "-n", min=1, help="Readings to generate."),
     rate: float = typer.Option(5_000, "--rate", "-r", min=0, help="Readings/s; 0 = flat out."),
     output: Path | None = typer.Option(
@@ -43,12 +43,12 @@ def run_demo(
     feed: bool = typer.Option(
         True, "--feed/--no-feed", help="Generate readings, or only process what the topic has."
     ),
-    topic: str = typer.Option("demo.readings", "--topic", help="Input topic."),
+    topic: str = typer.Option("sensors.readings", "--topic", help="Input topic."),
 ) -> None:
     """Simulated sensor readings → Kafka → Spark → a JSON-lines file."""
-    from caudal.pipelines.demo.pipeline import demo_pipeline
+    from caudal.pipelines.sensors.pipeline import sensors_pipeline
 
-    execute(demo_pipeline(settings(), count, rate, output, feed, topic), once)
+    execute(sensors_pipeline(settings(), count, rate, output, feed, topic), once)
 
 
 def _summary_table(summary: RunSummary) -> Table:
@@ -64,3 +64,32 @@ def _summary_table(summary: RunSummary) -> Table:
     for out in summary.outputs:
         table.add_row("output", out)
     return table
+
+
+@app.command("alerts")
+@command
+def run_alerts(
+    input_dir: Path = typer.Option(
+        ...,
+        "--input",
+        "-i",
+        exists=True,
+        file_okay=False,
+        help="Folder of .avro alert files (searched recursively).",
+    ),
+    output: Path = typer.Option(
+        Path("alerts.csv"),
+        "--output",
+        "-o",
+        help="CSV file (one row per alert), or a .parquet folder.",
+    ),
+    once: bool = typer.Option(
+        True,
+        "--once/--watch",
+        help="Exit when every alert is written, or keep watching the folder.",
+    ),
+) -> None:
+    """ZTF alert files → Kafka (metadata + cutouts) → Spark join → CNN → CSV with flags."""
+    from caudal.pipelines.alerts.pipeline import alerts_pipeline
+
+    execute(alerts_pipeline(settings(), input_dir, output, watch=not once), once)

@@ -1,19 +1,19 @@
-"""The demo pipeline as the runner sees it."""
+"""The sensors pipeline as the runner sees it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from caudal.pipelines.base import Pipeline, QuerySpec, TopicSpec
-from caudal.pipelines.demo import job
-from caudal.pipelines.demo.feed import SensorFeed
+from caudal.pipelines.sensors import job
+from caudal.pipelines.sensors.feed import SensorFeed
 from caudal.settings import Settings
 from caudal.sinks.files import file_sink
 
-TOPIC = "demo.readings"
+TOPIC = "sensors.readings"
 
 
-def demo_pipeline(
+def sensors_pipeline(
     settings: Settings,
     count: int,
     rate: float,
@@ -21,10 +21,10 @@ def demo_pipeline(
     feed: bool = True,
     topic: str = TOPIC,
 ) -> Pipeline:
-    out = output or settings.data_dir / "demo" / "readings.jsonl"
+    out = output or settings.data_dir / "sensors" / "readings.jsonl"
     topic = settings.topic(topic)
     return Pipeline(
-        name="demo",
+        name="sensors",
         description="simulated sensor readings → Kafka → Spark → JSON lines",
         topics=[TopicSpec(topic, partitions=2)],
         feeders=[SensorFeed(topic, count, rate)] if feed else [],

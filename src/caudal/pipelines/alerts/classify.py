@@ -1,0 +1,98 @@
+"""Joined alert rows → output rows with class, probabilities and processing flags.
+
+Plain pandas in, pandas out: Spark calls it through ``mapInPandas`` on executors, and tests
+call it directly. The model is loaded once per Python worker (``load_classifier`` caches it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from caudal.models.onnx_classifier import load_classifier
+from caudal.pipelines.alerts.features import metadata_features
+from caudal.pipelines.alerts.stamps import StampError, decode_stamp, prepare_stamps
+
+METADATA_COLUMNS = [
+    "jd",
+    "fid",
+    "ra",
+    "dec",
+    "magpsf",
+    "sigmapsf",
+    "isdiffpos",
+    "rb",
+    "drb",
+    "classtar",
+    "sgscore1",
+    "distpsnr1",
+    "ssdistnr",
+    "ndethist",
+    "n_prv",
+    "n_prv_detections",
+    "prv_first_jd",
+    "prv_last_jd",
+    "source_file",
+]
+MAX_NAN_FRACTION = 0.5
+
+
+def _stamps(row: pd.Series) -> tuple[np.ndarray | None, str | None]:
+    """The model tensor of one alert, or the reason it cannot be classified."""
+    try:
+        images = [
+            decode_stamp(row[c]) if row[c] is not None else None
+            for c in ("science", "template", "difference")
+        ]
+    except StampError as exc:
+        return None, f"corrupt cutout: {exc.reason}"
+    missing = [
+        c for c, im in zip(("science", "template", "difference"), images, strict=True) if im is None
+    ]
+    if missing:
+        return None, f"missing cutout(s): {', '.join(missing)}"
+    tensor, flags = prepare_stamps(*images)
+    if flags.max_nan_fraction > MAX_NAN_FRACTION:
+        return None, f"cutout {flags.max_nan_fraction:.0%} NaN"
+    return tensor, None
+
+
+def classify_frame(frame: pd.DataFrame, model_path: Path, classes: list[str]) -> pd.DataFrame:
+    """One output row per input row; never raises on bad alerts (the row says why)."""
+    n = len(frame)
+    out = pd.DataFrame({"objectId": frame["objectId"], "candid": frame["candid"]})
+    errors: list[str | None] = [None] * n
+    tensors: dict[int, np.ndarray] = {}
+    for i, (_, row) in enumerate(frame.iterrows()):
+        if not row["has_cutouts"]:
+            errors[i] = "cutouts never arrived"
+        elif not row["has_metadata"]:
+            errors[i] = "metadata never arrived"
+        else:
+            tensor, errors[i] = _stamps(row)
+            if tensor is not None:
+                tensors[i] = tensor
+    proba = np.full((n, len(classes)), np.nan)
+    if tensors:
+        rows = sorted(tensors)
+        model = load_classifier(model_path)
+        meta = metadata_features(frame.iloc[rows][METADATA_COLUMNS[:14]].reset_index(drop=True))
+        proba[rows] = model.predict_proba(
+            {"stamps": np.stack([tensors[i] for i in rows]), "metadata": meta}
+        )
+    classified = ~np.isnan(proba).any(axis=1)
+    best = np.where(classified, np.nan_to_num(proba).argmax(axis=1), 0)
+    out["class"] = [classes[b] if ok else None for b, ok in zip(best, classified, strict=True)]
+    out["confidence"] = np.where(classified, np.nan_to_num(proba).max(axis=1), np.nan)
+    for j, name in enumerate(classes):
+        out[f"p_{name}"] = proba[:, j]
+    for col in METADATA_COLUMNS:
+        out[col] = frame[col].to_numpy()
+    out["has_metadata"] = frame["has_metadata"].astype(bool).to_numpy()
+    out["has_cutouts"] = frame["has_cutouts"].astype(bool).to_numpy()
+    out["cutouts_valid"] = [i in tensors for i in range(n)]
+    out["classified"] = classified
+    out["error"] = errors
+    return out

@@ -1,0 +1,48 @@
+"""The alerts pipeline as the runner sees it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from caudal.models.onnx_classifier import read_labels
+from caudal.models.paths import model_path
+from caudal.pipelines.alerts import job
+from caudal.pipelines.alerts.feed import AlertFileFeed, AlertTopics
+from caudal.pipelines.base import Pipeline, QuerySpec, TopicSpec
+from caudal.settings import Settings
+from caudal.sinks.files import file_sink
+
+MODEL_FILE = "alerts_stamp_classifier.onnx"
+
+
+def rejects_path(output: Path) -> Path:
+    return output.with_name(output.stem + ".rejects.jsonl")
+
+
+def alerts_pipeline(settings: Settings, input_dir: Path, output: Path, watch: bool) -> Pipeline:
+    model = model_path(settings.alerts_model, MODEL_FILE)
+    classes = list(read_labels(model)["classes"])
+    topics = AlertTopics.named(settings.topic)
+    feed = AlertFileFeed(
+        input_dir,
+        settings.data_dir / "alerts",
+        rejects_path(output),
+        watch,
+        topics,
+        flush_after_s=2 * job.WATERMARK_S + 2,
+    )
+    query = QuerySpec(
+        "classified",
+        [topics.metadata, topics.cutouts],
+        lambda spark, ctx: job.build(spark, ctx, topics, model, classes),
+        file_sink(output, "alerts", unique_key="candid"),
+        stateful=True,
+    )
+    return Pipeline(
+        name="alerts",
+        description=f"ZTF alert files in {input_dir} → Kafka → Spark join + CNN → {output}",
+        topics=[TopicSpec(topics.metadata, 2), TopicSpec(topics.cutouts, 2)],
+        feeders=[feed],
+        queries=[query],
+        outputs=[str(output), str(rejects_path(output))],
+    )

@@ -1,1 +1,0 @@
-"""The platform demo: simulated sensor readings → Kafka → Spark → JSON-lines file."""

@@ -1,0 +1,1 @@
+"""The smallest pipeline: simulated sensor readings → Kafka → Spark → JSON-lines file."""
