@@ -13,29 +13,11 @@ import pandas as pd
 
 from caudal.models.onnx_classifier import load_classifier
 from caudal.pipelines.alerts.features import metadata_features
+from caudal.pipelines.alerts.records import CANDIDATE_FIELDS
 from caudal.pipelines.alerts.stamps import StampError, decode_stamp, prepare_stamps
 
-METADATA_COLUMNS = [
-    "jd",
-    "fid",
-    "ra",
-    "dec",
-    "magpsf",
-    "sigmapsf",
-    "isdiffpos",
-    "rb",
-    "drb",
-    "classtar",
-    "sgscore1",
-    "distpsnr1",
-    "ssdistnr",
-    "ndethist",
-    "n_prv",
-    "n_prv_detections",
-    "prv_first_jd",
-    "prv_last_jd",
-    "source_file",
-]
+HISTORY_COLUMNS = ["n_prv", "n_prv_detections", "prv_first_jd", "prv_last_jd", "source_file"]
+METADATA_COLUMNS = [*CANDIDATE_FIELDS, *HISTORY_COLUMNS]
 MAX_NAN_FRACTION = 0.5
 
 
@@ -78,7 +60,7 @@ def classify_frame(frame: pd.DataFrame, model_path: Path, classes: list[str]) ->
     if tensors:
         rows = sorted(tensors)
         model = load_classifier(model_path)
-        meta = metadata_features(frame.iloc[rows][METADATA_COLUMNS[:14]].reset_index(drop=True))
+        meta = metadata_features(frame.iloc[rows][list(CANDIDATE_FIELDS)].reset_index(drop=True))
         proba[rows] = model.predict_proba(
             {"stamps": np.stack([tensors[i] for i in rows]), "metadata": meta}
         )
