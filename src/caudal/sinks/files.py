@@ -87,24 +87,41 @@ class AppendFileSink(BatchSink):
 
 
 class ParquetSink(BatchSink):
-    """A Parquet dataset directory: ``part-<batch>.parquet`` per batch, replaced atomically."""
+    """A Parquet dataset directory: ``part-<batch>.parquet`` per batch, replaced atomically.
 
-    def __init__(self, path: Path, name: str | None = None) -> None:
+    With ``unique_key``, rows whose key is in another part already are not written again.
+    """
+
+    def __init__(self, path: Path, name: str | None = None, unique_key: str | None = None) -> None:
         super().__init__(name or path.name)
         self.path = path
+        self.unique_key = unique_key
 
     def write_batch(self, df: DataFrame, batch_id: int, log: BatchLog) -> dict[str, Any]:
-        table = pa.Table.from_pandas(_to_pandas(df), preserve_index=False)
+        frame = _to_pandas(df)
         self.path.mkdir(parents=True, exist_ok=True)
         target = self.path / f"part-{batch_id:08d}.parquet"
+        if self.unique_key is not None and not frame.empty:
+            seen = self._keys(exclude=target)
+            frame = frame.drop_duplicates(self.unique_key)
+            frame = frame[~frame[self.unique_key].isin(seen)]
+        table = pa.Table.from_pandas(frame, preserve_index=False)
         tmp = self.path / f".part-{batch_id:08d}.parquet.tmp"
         pq.write_table(table, tmp)
         os.replace(tmp, target)
         return {"rows": table.num_rows, "file": target.name}
 
+    def _keys(self, exclude: Path) -> set[Any]:
+        assert self.unique_key is not None
+        keys: set[Any] = set()
+        for part in self.path.glob("part-*.parquet"):
+            if part != exclude:
+                keys.update(pq.read_table(part, columns=[self.unique_key]).column(0).to_pylist())
+        return keys
+
 
 def file_sink(path: Path, name: str | None = None, unique_key: str | None = None) -> BatchSink:
     """The right file sink for ``path``'s extension (.csv, .jsonl/.json, .parquet)."""
     if path.suffix == ".parquet":
-        return ParquetSink(path, name)
+        return ParquetSink(path, name, unique_key)
     return AppendFileSink(path, name, unique_key)
