@@ -46,7 +46,8 @@ def produce(bootstrap: str, n: int, size: int, partitions: int) -> float:
 
 def consume_raw(bootstrap: str, ends: dict[int, int]) -> float:
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-raw",
-                         "enable.auto.commit": False, "fetch.max.bytes": 64 << 20,
+                         "enable.auto.commit": False, "fetch.min.bytes": 1 << 20,
+                         "fetch.wait.max.ms": 50, "fetch.max.bytes": 64 << 20,
                          "max.partition.fetch.bytes": 16 << 20})
     consumer.assign([TopicPartition(TOPIC, p, 0) for p in ends])
     total, want = 0, sum(ends.values())

@@ -51,6 +51,8 @@ def _consumer(client: dict[str, Any]) -> Consumer:
                 "enable.auto.offset.store": False,
                 "enable.partition.eof": False,
                 "auto.offset.reset": "error",
+                "fetch.min.bytes": 1 << 20,
+                "fetch.wait.max.ms": 50,
                 "fetch.max.bytes": 64 << 20,
                 "max.partition.fetch.bytes": 16 << 20,
                 "queued.min.messages": 200_000,
