@@ -1,0 +1,73 @@
+"""``caudal ui``: the Streamlit web UI, served on this machine only."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from pathlib import Path
+
+import typer
+
+from caudal.cli.output import command, console
+from caudal.errors import CaudalError
+from caudal.ui import DEMO_OUTPUT
+
+HOST = "127.0.0.1"
+APP = Path(__file__).resolve().parents[1] / "ui" / "app.py"
+
+
+def _check_port_free(port: int) -> None:
+    """Fail with one line now rather than inside Streamlit's start-up log."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+        try:
+            probe.bind((HOST, port))
+        except OSError as exc:
+            raise CaudalError(f"port {port} on {HOST} is in use", "pick another: --port N") from exc
+
+
+def streamlit_command(port: int, output: Path) -> list[str]:
+    """``streamlit run`` on the app: headless, local only, no usage stats, no file watcher."""
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.headless=true",
+        f"--server.address={HOST}",
+        f"--server.port={port}",
+        "--server.fileWatcherType=none",
+        "--browser.gatherUsageStats=false",
+        "--client.toolbarMode=viewer",
+        "--theme.base=light",
+        "--",
+        str(output),
+    ]
+
+
+@command
+def ui(
+    port: int = typer.Option(8501, "--port", "-p", min=1, max=65535, help="Port to serve on."),
+    output: Path = typer.Option(
+        DEMO_OUTPUT,
+        "--output",
+        "-o",
+        help="Results the alerts page opens (CSV or .parquet folder of `caudal run alerts`).",
+    ),
+) -> None:
+    """Web UI for pipeline results at http://127.0.0.1:PORT (this machine only).
+
+    Alerts page, for the results of `caudal run alerts` or `caudal demo`:
+    - alerts per class, and a table of them filtered by class and by flags;
+    - one alert's science, template and difference stamps beside its class probabilities;
+    - auto-refresh, to follow a run while it writes.
+    Ctrl-C stops the server.
+    """
+    _check_port_free(port)
+    url = f"http://{HOST}:{port}"
+    console.print(f"[bold]Caudal UI[/]: {url}  (alerts page: {url}/alerts)", soft_wrap=True)
+    console.print(f"alerts results: {output}  (Ctrl-C stops)", soft_wrap=True, highlight=False)
+    sys.stdout.flush()
+    os.execv(sys.executable, streamlit_command(port, output.resolve()))

@@ -1,0 +1,17 @@
+"""The Streamlit entry point that ``caudal ui`` runs: page setup and navigation only.
+
+Streamlit executes this file on every rerun, then the selected page's script.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from caudal.ui.views import HERE, PIPELINE_PAGES
+
+st.set_page_config(page_title="Caudal", page_icon=":material/waves:", layout="wide")
+home = st.Page(HERE / "home.py", title="Home", icon=":material/home:", default=True)
+pipelines = [
+    st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path) for p in PIPELINE_PAGES
+]
+st.navigation({"Caudal": [home], "Pipelines": pipelines}).run()

@@ -1,0 +1,43 @@
+"""The UI's pages. To add one: write ``<name>.py`` here and append it to ``PIPELINE_PAGES``.
+
+The app's navigation and the home page's list are both built from ``PIPELINE_PAGES``, so a new
+page needs no other edit. (Not named ``pages/``: Streamlit would also serve a folder of that
+name beside the app by itself, bypassing ``st.navigation`` and the app's page setup.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    """One pipeline page: its script in this folder, its menu entry and what it shows."""
+
+    script: str
+    title: str
+    icon: str
+    summary: str
+
+    @property
+    def path(self) -> Path:
+        return HERE / self.script
+
+    @property
+    def url_path(self) -> str:
+        return Path(self.script).stem
+
+
+PIPELINE_PAGES = [
+    PageInfo(
+        "alerts.py",
+        "Alerts",
+        ":material/flare:",
+        "Output of `caudal run alerts` / `caudal demo`: alerts per class, the classified "
+        "alerts with their flags and errors, and for one alert its science, template and "
+        "difference stamps beside the model's class probabilities.",
+    ),
+]
