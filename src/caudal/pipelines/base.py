@@ -34,6 +34,8 @@ class FeedCounters:
 
     produced: int = 0
     rejected: int = 0
+    sources_read: int = 0
+    """Source units consumed (files, connections); 0 when the feeder has no such unit."""
     done: bool = False
 
 

@@ -80,7 +80,7 @@ class ProgressView:
                 "",
                 "",
                 "",
-                f"{c.produced:,} produced" + (f", {c.rejected:,} rejected" if c.rejected else ""),
+                _feed_summary(c),
             )
         for q in queries:
             table.add_row(
@@ -95,3 +95,11 @@ class ProgressView:
             )
         notes = [Text(f"note: {n}", style="yellow") for n in self.notes]
         return Group(*notes, table)
+
+
+def _feed_summary(c: FeedCounters) -> str:
+    parts = [f"{c.sources_read:,} read"] if c.sources_read else []
+    parts.append(f"{c.produced:,} produced")
+    if c.rejected:
+        parts.append(f"[red]{c.rejected:,} rejected[/]")
+    return ", ".join(parts)

@@ -55,7 +55,6 @@ class AlertFileFeed(Feeder):
         self.topics = topics
         self.ledger = state_dir / "produced-files.jsonl"
         self.flush_after_s = flush_after_s
-        self.files_read = 0
 
     def run(
         self, producer_conf: dict[str, Any], stop: threading.Event, counters: FeedCounters
@@ -85,7 +84,7 @@ class AlertFileFeed(Feeder):
                 yield path, key
 
     def _produce_file(self, producer: Producer, path: Path, counters: FeedCounters) -> None:
-        self.files_read += 1
+        counters.sources_read += 1
         produced = 0
         if path.stat().st_size == 0:
             self._reject(path, "empty file", counters)
