@@ -200,8 +200,13 @@ def _raise_if_failed(q: StreamingQuery) -> None:
     )
 
 
+def _progress(q: StreamingQuery) -> dict[str, Any]:
+    """The last progress report as a plain dict (empty before the first batch)."""
+    return dict(q.lastProgress or {})
+
+
 def _batch(q: StreamingQuery) -> int:
-    return int((q.lastProgress or {}).get("batchId", -1))
+    return int(_progress(q).get("batchId", -1))
 
 
 def _ends(admin: TopicAdmin, topics: list[str]) -> dict[tuple[str, int], int]:
@@ -211,7 +216,7 @@ def _ends(admin: TopicAdmin, topics: list[str]) -> dict[tuple[str, int], int]:
 def _committed(q: StreamingQuery) -> dict[tuple[str, int], int]:
     """Offsets the query has processed, over all its sources."""
     done: dict[tuple[str, int], int] = {}
-    for source in (q.lastProgress or {}).get("sources", []):
+    for source in _progress(q).get("sources", []):
         end = source.get("endOffset")
         if isinstance(end, str):
             end = json.loads(end)
@@ -228,7 +233,7 @@ def _reached(q: StreamingQuery, target: dict[tuple[str, int], int]) -> bool:
 def _stats(
     q: StreamingQuery, rows_written: int, inputs: list[str], admin: TopicAdmin
 ) -> QueryStats:
-    progress = q.lastProgress or {}
+    progress = _progress(q)
     done = _committed(q)
     admin.commit_offsets(f"caudal.{q.name}", done)
     lag = sum(max(end - done.get(tp, 0), 0) for tp, end in _ends(admin, inputs).items())

@@ -61,7 +61,7 @@ def decode_confluent(value: bytes, registry_url: str | None) -> Any:
 
 def decode_container(value: bytes) -> list[dict[str, Any]]:
     try:
-        return list(fastavro.reader(io.BytesIO(value)))
+        return [dict(r) for r in fastavro.reader(io.BytesIO(value))]  # type: ignore[arg-type]
     except Exception as exc:
         raise DecodeError(f"damaged Avro container: {exc}") from exc
 

@@ -93,7 +93,7 @@ class AlertFileFeed(Feeder):
             with path.open("rb") as fh:
                 for alert in fastavro.reader(fh):
                     try:
-                        meta, cuts = split_alert(alert, str(path))
+                        meta, cuts = split_alert(dict(alert), str(path))  # type: ignore[arg-type]
                     except ForeignAlert as exc:
                         self._reject(path, exc.reason, counters)
                         continue

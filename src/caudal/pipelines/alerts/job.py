@@ -20,7 +20,7 @@ from caudal.pipelines.base import JobContext
 from caudal.streaming.serde import decode_single_object, fingerprint
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from pyspark.sql import DataFrame, SparkSession
 
@@ -40,7 +40,9 @@ CUTOUT_SCHEMA = (
 )
 
 
-def _decoder(name: str, columns: list[str], prefix: str) -> object:
+def _decoder(
+    name: str, columns: list[str], prefix: str
+) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
     def decode(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         schemas = {fingerprint(schema(name)): schema(name)}
         for batch in batches:
