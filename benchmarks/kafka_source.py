@@ -76,6 +76,8 @@ def spark_source(settings: Settings, bootstrap: str, n: int, per_batch: int) -> 
     progress = [p for p in query.recentProgress if p["numInputRows"] > 0]
     query.stop()
     latencies = np.array([p["durationMs"]["triggerExecution"] for p in progress], float)
+    phases = {k: float(np.median([p["durationMs"].get(k, 0) for p in progress[1:]]))
+              for k in progress[-1]["durationMs"] if k != "triggerExecution"}
     first = progress[0]["durationMs"]["triggerExecution"] / 1000
     spark.stop()
     return {
@@ -86,6 +88,7 @@ def spark_source(settings: Settings, bootstrap: str, n: int, per_batch: int) -> 
         "p99_ms": float(np.percentile(latencies, 99)),
         "batches": len(progress),
         "first_batch_s": first,
+        "phases": phases,
     }
 
 
@@ -119,6 +122,9 @@ def main() -> None:
           f"({src['rate_steady'] / raw:.2f}× raw consume) |")
     print(f"| micro-batch latency p50 / p99 | {src['p50_ms']:,.0f} / {src['p99_ms']:,.0f} ms "
           f"({src['batches']} batches, first {src['first_batch_s']:.1f} s) |")
+    ranked = sorted(src["phases"].items(), key=lambda kv: -kv[1])
+    phases = ", ".join(f"{k} {v:,.0f}" for k, v in ranked)
+    print(f"| where a batch's time goes (median ms) | {phases} |")
 
 
 if __name__ == "__main__":
