@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     )
     tansu_bin: Path | None = Field(None, description="Explicit Tansu broker binary.")
     broker_storage: Literal["memory", "s3"] = Field(
-        "memory",
+        "s3",
         description="Where the embedded Tansu broker keeps topics: memory (lost when it stops) "
         "or s3 (durable, on an embedded SeaweedFS store under the data dir).",
     )

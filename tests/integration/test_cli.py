@@ -12,7 +12,7 @@ def test_up_topics_status_down(tmp_path: Path) -> None:
     env = cli_env(tmp_path)
     up = caudal("up", env=env)
     assert up.returncode == 0, up.stderr
-    assert "broker up" in up.stdout and "in memory only" in up.stdout
+    assert "broker up" in up.stdout and "storage: s3, durable" in up.stdout
     try:
         again = caudal("up", env=env)
         assert again.returncode == 1
@@ -31,6 +31,16 @@ def test_up_topics_status_down(tmp_path: Path) -> None:
     assert down.returncode == 0 and "stopped" in down.stdout
     stopped = caudal("status", env=env)
     assert stopped.returncode == 1 and "not running" in stopped.stdout
+
+
+def test_memory_mode_says_topics_are_lost(tmp_path: Path) -> None:
+    env = cli_env(tmp_path, CAUDAL_BROKER_STORAGE="memory")
+    up = caudal("up", env=env)
+    try:
+        assert up.returncode == 0, up.stderr
+        assert "in memory only" in up.stdout
+    finally:
+        caudal("down", env=env)
 
 
 def test_unreachable_broker_is_one_clear_line_within_bounded_time(tmp_path: Path) -> None:
