@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pg_cluster import PostgresCluster, start_cluster
 
 from caudal.broker.admin import TopicAdmin
 from caudal.broker.embedded import start_broker, stop_broker
@@ -55,3 +58,19 @@ def topic(admin: TopicAdmin) -> str:
     name = f"t-{uuid.uuid4().hex[:10]}"
     admin.create(name, partitions=2)
     return name
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresCluster]:
+    """A real PostgreSQL of this run's own (stop()/start() it to test an outage)."""
+    root = Path(tempfile.mkdtemp(prefix="caudal-pg-"))
+    cluster = start_cluster(root)
+    yield cluster
+    cluster.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres: PostgresCluster) -> str:
+    """SQLAlchemy URL of the test cluster (psycopg 3 driver), password included."""
+    return postgres.url
