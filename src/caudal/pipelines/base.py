@@ -96,6 +96,9 @@ class QuerySpec:
     stateful: bool = False
     """A stateful query (join, aggregation) emits some rows only in the batch after the
     watermark moves; ``--once`` then waits for that batch before stopping."""
+    caught_up: Callable[[], bool] | None = None
+    """For inputs the runner cannot measure as topic offsets (files): True once everything
+    present has been processed; ``--once`` waits for it too."""
 
 
 @dataclass

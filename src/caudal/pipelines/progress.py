@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,8 @@ class QueryStats:
     batch_ms: int
     lag: int
     rows_written: int
+    rows_by: dict[str, int] = field(default_factory=dict)
+    """Rows per output of the query's sink (e.g. per routed topic), shown as sub-rows."""
 
 
 class ProgressView:
@@ -35,6 +38,7 @@ class ProgressView:
         self.console = console or Console(stderr=True)
         self._live = Live(console=self.console, refresh_per_second=4, transient=False)
         self._ticks = 0
+        self._samples: dict[str, list[tuple[float, int]]] = {}
 
     def __enter__(self) -> ProgressView:
         if self.console.is_terminal:
@@ -93,8 +97,20 @@ class ProgressView:
                 f"{q.lag:,}",
                 f"{q.rows_written:,}",
             )
+            for output, rows in sorted(q.rows_by.items()):
+                rate = self._rate(output, rows)
+                table.add_row(f"  → {output}", "", "", "", f"{rate:,.0f}", "", "", f"{rows:,}")
         notes = [Text(f"note: {n}", style="yellow") for n in self.notes]
         return Group(*notes, table)
+
+    def _rate(self, key: str, count: int, window_s: float = 5.0) -> float:
+        """Rows/s of one output over the last few seconds (its count grows batch by batch)."""
+        now = time.monotonic()
+        samples = [(t, n) for t, n in self._samples.get(key, []) if now - t <= window_s]
+        samples.append((now, count))
+        self._samples[key] = samples
+        elapsed = now - samples[0][0]
+        return (count - samples[0][1]) / elapsed if elapsed > 0 else 0.0
 
 
 def _feed_summary(c: FeedCounters) -> str:

@@ -168,7 +168,7 @@ def _watch(
         for q in queries:
             _raise_if_failed(q)
         stats = [
-            _stats(q, spec.sink.rows_written, spec.inputs, admin)
+            _stats(q, spec.sink.rows_written, spec.inputs, admin, spec.sink.rows_by)
             for q, spec in zip(queries, pipeline.queries, strict=True)
         ]
         view.update(counters, stats)
@@ -176,7 +176,8 @@ def _watch(
             if targets is None:
                 targets = {spec.name: _ends(admin, spec.inputs) for spec in pipeline.queries}
             for q, spec in zip(queries, pipeline.queries, strict=True):
-                if spec.name not in reached_at and _reached(q, targets[spec.name]):
+                caught_up = spec.caught_up is None or spec.caught_up()
+                if spec.name not in reached_at and caught_up and _reached(q, targets[spec.name]):
                     reached_at[spec.name] = _batch(q)
             if all(
                 spec.name in reached_at and (not spec.stateful or _batch(q) > reached_at[spec.name])
@@ -221,7 +222,8 @@ def _committed(q: StreamingQuery) -> dict[tuple[str, int], int]:
         end = source.get("endOffset")
         if isinstance(end, str):
             end = json.loads(end)
-        if isinstance(end, dict):
+        kafka = isinstance(end, dict) and all(isinstance(v, dict) for v in end.values())
+        if kafka:  # a file source's offset is {"logOffset": n}: not partition offsets
             done.update(flatten(from_json(end)))
     return done
 
@@ -232,7 +234,11 @@ def _reached(q: StreamingQuery, target: dict[tuple[str, int], int]) -> bool:
 
 
 def _stats(
-    q: StreamingQuery, rows_written: int, inputs: list[str], admin: TopicAdmin
+    q: StreamingQuery,
+    rows_written: int,
+    inputs: list[str],
+    admin: TopicAdmin,
+    rows_by: dict[str, int] | None = None,
 ) -> QueryStats:
     progress = _progress(q)
     done = _committed(q)
@@ -246,4 +252,5 @@ def _stats(
         batch_ms=int((progress.get("durationMs") or {}).get("triggerExecution", 0)),
         lag=lag,
         rows_written=rows_written,
+        rows_by=dict(rows_by or {}),
     )

@@ -27,6 +27,8 @@ class BatchSink(ABC):
         self.name = name
         self.rows_written = 0
         self.batches_skipped = 0
+        self.rows_by: dict[str, int] = {}
+        """Rows per output (e.g. per topic) when ``write_batch`` reports them as ``by``."""
 
     def bind(self, checkpoint: Path) -> Callable[[DataFrame, int], None]:
         """The ``foreachBatch`` function for a query checkpointed at ``checkpoint``."""
@@ -38,6 +40,8 @@ class BatchSink(ABC):
                 return
             facts = self.write_batch(df, batch_id, log)
             self.rows_written += int(facts.get("rows", 0))
+            for output, rows in facts.get("by", {}).items():
+                self.rows_by[output] = self.rows_by.get(output, 0) + int(rows)
             log.commit(batch_id, facts)
 
         return run

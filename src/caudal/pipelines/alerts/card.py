@@ -10,36 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from caudal.models.metrics import classification_metrics as classification_metrics
 from caudal.models.onnx_classifier import OnnxClassifier
 from caudal.pipelines.alerts.calibrate import read_alerts
 from caudal.pipelines.alerts.card_template import TEMPLATE
 from caudal.pipelines.alerts.features import FEATURES, alert_inputs
-
-
-def classification_metrics(y_true: np.ndarray, proba: np.ndarray, classes: list[str]) -> dict:
-    """Accuracy, per-class precision/recall/support, confusion matrix (rows = truth), log loss."""
-    pred = proba.argmax(axis=1)
-    n = len(classes)
-    confusion = np.zeros((n, n), dtype=int)
-    np.add.at(confusion, (y_true, pred), 1)
-    per_class = {}
-    for i, name in enumerate(classes):
-        tp = confusion[i, i]
-        per_class[name] = {
-            "precision": float(tp / max(confusion[:, i].sum(), 1)),
-            "recall": float(tp / max(confusion[i].sum(), 1)),
-            "support": int(confusion[i].sum()),
-        }
-    picked = np.clip(proba[np.arange(len(y_true)), y_true], 1e-7, 1.0)
-    return {
-        "accuracy": float((pred == y_true).mean()),
-        "log_loss": float(-np.log(picked).mean()),
-        "per_class": per_class,
-        "confusion_matrix": confusion.tolist(),
-        "n": int(len(y_true)),
-    }
 
 
 def _value(candidate: dict, name: str) -> float | None:
