@@ -76,9 +76,55 @@ class Settings(BaseSettings):
     alerts_model: Path | None = Field(
         None, description="ONNX stamp classifier (+ .json sidecar); unset = the shipped one."
     )
+    emergencies_routes: Path | None = Field(
+        None, description="SQL file of the 112 call routes (CREATE STREAM); unset = shipped."
+    )
+    finnhub_token: SecretStr | None = Field(
+        None, description="Finnhub API token, for `caudal run trades --feed finnhub`."
+    )
+    finnhub_url: str = Field("wss://ws.finnhub.io", description="Finnhub WebSocket endpoint.")
+    mongo_url: SecretStr | None = Field(
+        None, description="mongodb://... for documents (trades); unset = SQLite JSON documents."
+    )
+    metrics_port: int | None = Field(
+        None, description="Prometheus /metrics port of `caudal run trades`; unset = a free one."
+    )
 
     schema_registry_url: str | None = None
+    lakehouse_dir: Path | None = Field(
+        None, description="Lakehouse landing zone and Delta tables; unset = <data_dir>/lakehouse."
+    )
+    lakehouse_datasets: Path | None = Field(
+        None, description="Datasets YAML of the lakehouse; unset = the shipped one."
+    )
+    lakehouse_max_file_mb: float = Field(
+        512.0, description="Landing files over this size are quarantined instead of read."
+    )
+    lakehouse_max_files_per_trigger: int = Field(
+        64, description="Landing files per micro-batch and dataset."
+    )
     database_url: SecretStr | None = Field(None, description="SQLAlchemy URL; unset = SQLite.")
+    database_wait_s: float = Field(
+        300.0, description="How long a sink waits for a database that is down before failing."
+    )
+
+    object_store: Literal["folder", "s3"] = Field(
+        "folder", description="folder: files under object_store_dir; s3: any S3 endpoint."
+    )
+    object_store_dir: Path | None = Field(None, description="unset = <data_dir>/objects.")
+    s3_endpoint_url: str | None = Field(None, description="unset = AWS; else Spaces, MinIO, ...")
+    s3_bucket: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: SecretStr | None = None
+    s3_secret_access_key: SecretStr | None = None
+
+    images_model: Path | None = Field(
+        None, description="ONNX image classifier (+ .json sidecar); unset = the shipped one."
+    )
+    images_max_bytes: int = Field(10 * 2**20, description="Largest accepted upload, bytes.")
+    images_max_pixels: int = Field(
+        40_000_000, description="Largest accepted image, pixels (decompression-bomb guard)."
+    )
 
     def topic(self, name: str) -> str:
         """A pipeline topic's name on the broker, with ``CAUDAL_TOPIC_PREFIX`` in front."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from caudal.cli import alerts, run, stack, topics, ui
+from caudal.cli import alerts, images, run, stack, topics, ui
 from caudal.cli.output import command, console
 
 app = typer.Typer(
@@ -28,6 +28,8 @@ app.add_typer(topics.app, name="topics")
 app.add_typer(run.app, name="run")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(alerts.train_app, name="train")
+run.app.command("images")(images.run_images)
+alerts.train_app.command("images")(images.train_images)
 app.command()(ui.ui)
 
 

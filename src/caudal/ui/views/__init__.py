@@ -40,4 +40,12 @@ PIPELINE_PAGES = [
         "alerts with their flags and errors, and for one alert its science, template and "
         "difference stamps beside the model's class probabilities.",
     ),
+    PageInfo(
+        "images.py",
+        "Images",
+        ":material/image_search:",
+        "Classify one picture (upload or camera) at once, or a batch through the object "
+        "store, Kafka and Spark (`caudal run images`): table, image grid and statistics "
+        "of a session, as its rows arrive.",
+    ),
 ]

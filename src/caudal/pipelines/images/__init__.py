@@ -1,0 +1,1 @@
+"""Images pipeline: upload → object store → Kafka → Spark (fetch, decode, ONNX) → SQL."""

@@ -1,0 +1,47 @@
+"""The images pipeline as the runner sees it: one topic, no feeder (the page produces)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from caudal.models.paths import model_path
+from caudal.pipelines.base import Pipeline, QuerySpec, TopicSpec
+from caudal.pipelines.images import job
+from caudal.pipelines.images.message import TOPIC
+from caudal.pipelines.images.table import predictions
+from caudal.settings import Settings
+from caudal.sinks.sql import SqlSink, database_url
+
+MODEL_FILE = "images_fashion_classifier.onnx"
+
+
+def images_model(settings: Settings) -> Path:
+    return model_path(settings.images_model, MODEL_FILE)
+
+
+def predictions_sink(settings: Settings) -> SqlSink:
+    return SqlSink(
+        "predictions", database_url(settings), predictions, "request_id", settings.database_wait_s
+    )
+
+
+def images_pipeline(settings: Settings) -> Pipeline:
+    model = images_model(settings)
+    topic = settings.topic(TOPIC)
+    sink = predictions_sink(settings)
+    sink.engine  # noqa: B018 - create the table now: an unusable database fails before Spark starts
+    return Pipeline(
+        name="images",
+        description=f"{topic} → Spark (fetch, decode, {model.name}) → SQL table predictions",
+        topics=[TopicSpec(topic, partitions=2)],
+        feeders=[],
+        queries=[
+            QuerySpec(
+                "predictions",
+                [topic],
+                lambda spark, ctx: job.build(spark, ctx, topic, settings, model),
+                sink,
+            )
+        ],
+        outputs=[f"table predictions in {sink.engine.url.render_as_string(hide_password=True)}"],
+    )

@@ -1,0 +1,90 @@
+"""The SQL sink on a real PostgreSQL: upsert once per key, and a database outage survived."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from images_support import fresh_database
+from pg_cluster import PostgresCluster
+
+from caudal.errors import CaudalError
+from caudal.pipelines.images.table import predictions
+from caudal.sinks.sql import SqlSink
+
+
+def _frame(ids: range, session: str = "s") -> pd.DataFrame:
+    now = pd.Timestamp.now(tz="UTC")
+    return pd.DataFrame(
+        {
+            "request_id": [f"r{i}" for i in ids],
+            "session_id": session,
+            "file_name": [f"f{i}.png" for i in ids],
+            "status": "classified",
+            "label": "bag",
+            "confidence": 0.5,
+            "received_at": now,
+            "classified_at": now,
+        }
+    )
+
+
+def _ids(url: str) -> list[str]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return sorted(conn.execute(sa.text("select request_id from predictions")).scalars())
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def database(postgres: PostgresCluster, postgres_url: str) -> Iterator[str]:
+    url = fresh_database(postgres_url)
+    yield url
+    if not (postgres.data / "postmaster.pid").exists():
+        postgres.start()  # a failed test must not leave the shared cluster down
+
+
+def test_rows_once_per_request_id(database: str) -> None:
+    sink = SqlSink("predictions", database, predictions, "request_id", wait_s=5)
+    assert sink.write_frame(_frame(range(5)))["rows"] == 5
+    assert sink.write_frame(_frame(range(3, 8)))["rows"] == 3
+    assert _ids(database) == sorted(f"r{i}" for i in range(8))
+
+
+def test_a_write_waits_for_the_database_to_come_back(
+    postgres: PostgresCluster, database: str
+) -> None:
+    sink = SqlSink("predictions", database, predictions, "request_id", wait_s=120)
+    sink.write_frame(_frame(range(2)))
+    postgres.stop()
+    outcome: dict[str, object] = {}
+    writer = threading.Thread(target=lambda: outcome.update(sink.write_frame(_frame(range(2, 50)))))
+    writer.start()
+    time.sleep(4)
+    assert writer.is_alive(), f"the write should be waiting, it ended: {outcome}"
+    postgres.start()
+    writer.join(60)
+    assert not writer.is_alive() and outcome["rows"] == 48
+    assert _ids(database) == sorted(f"r{i}" for i in range(50))
+
+
+def test_past_its_patience_the_sink_fails_with_one_line(
+    postgres: PostgresCluster, database: str
+) -> None:
+    sink = SqlSink("predictions", database, predictions, "request_id", wait_s=2)
+    sink.write_frame(_frame(range(1)))
+    postgres.stop()
+    try:
+        with pytest.raises(CaudalError, match="database write failed") as caught:
+            sink.write_frame(_frame(range(1, 3)))
+    finally:
+        postgres.start()
+    assert "CAUDAL_DATABASE_URL" in (caught.value.hint or "")
+    assert postgres.password not in f"{caught.value.reason} {caught.value.hint}"  # a secret
+    assert sink.write_frame(_frame(range(1, 3)))["rows"] == 2
