@@ -49,8 +49,9 @@ def broker_for(settings: Settings, notes: list[str]) -> Iterator[tuple[str, str 
     if settings.kafka_bootstrap or running_broker(settings):
         bootstrap = resolve_bootstrap(settings)
         wait_ready(settings, bootstrap, settings.kafka_timeout_s)
-        info = None if settings.kafka_bootstrap else running_broker(settings)
-        yield bootstrap, info.incarnation if info else None
+        info = running_broker(settings)
+        same = info is not None and info.bootstrap == bootstrap  # also when named explicitly
+        yield bootstrap, info.incarnation if info and same else None
         return
     info, warnings = start_broker(settings)
     notes.extend(warnings + ([info.notice] if info.notice else []))
