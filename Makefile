@@ -31,6 +31,7 @@ bench: install
 	$(BIN)/python benchmarks/kafka_source.py
 	$(BIN)/python benchmarks/alerts.py
 	$(BIN)/python benchmarks/alerts.py
+	$(BIN)/python benchmarks/lakehouse.py
 
 clean:
 	rm -rf $(VENV) .caudal

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from caudal.cli import alerts, images, run, stack, topics, ui
+from caudal.cli import alerts, images, lakehouse, run, stack, topics, ui
 from caudal.cli.output import command, console
 
 app = typer.Typer(
@@ -31,6 +31,9 @@ app.add_typer(alerts.train_app, name="train")
 run.app.command("images")(images.run_images)
 alerts.train_app.command("images")(images.train_images)
 app.command()(ui.ui)
+run.app.command("lakehouse")(lakehouse.run_lakehouse)
+app.add_typer(lakehouse.app, name="lakehouse")
+app.command("registry")(lakehouse.serve_registry)
 
 
 @app.command()

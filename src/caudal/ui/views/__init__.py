@@ -48,4 +48,11 @@ PIPELINE_PAGES = [
         "store, Kafka and Spark (`caudal run images`): table, image grid and statistics "
         "of a session, as its rows arrive.",
     ),
+    PageInfo(
+        "lakehouse.py",
+        "Lakehouse",
+        ":material/database:",
+        "Bronze / silver / gold Delta tables of `caudal run lakehouse`: rows, freshness, "
+        "history and sample rows of each table, quarantined rows by rule.",
+    ),
 ]

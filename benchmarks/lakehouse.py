@@ -1,0 +1,155 @@
+"""Lakehouse: landing CSV → bronze MB/s and rows/s, events/s → bronze, file → gold freshness.
+
+    .venv/bin/python benchmarks/lakehouse.py [--mb 200] [--events 100000] [--samples 5]
+
+Throughput runs ``caudal run lakehouse --once`` in-process on one dataset at a time, Spark
+already started (as a long-running job would be); the span is from the run's start to the
+last bronze commit (Delta history), so silver and gold work of the last batch is not counted
+in the landing → bronze figure but is in the whole-run figure. Freshness starts ``caudal run
+lakehouse --watch`` as a user would, drops one inventory file at a time and times how long
+until the gold table ``stock_cover`` (inventory + sales) has a commit after the file landed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from deltalake import DeltaTable
+
+from caudal.broker.client import client_config
+from caudal.broker.embedded import start_broker, stop_broker
+from caudal.pipelines.lakehouse.generate import generate_files
+from caudal.pipelines.lakehouse.layout import Layout
+from caudal.pipelines.lakehouse.pipeline import lakehouse_pipeline
+from caudal.pipelines.lakehouse.publish import publish_sales
+from caudal.pipelines.runner import run_pipeline
+from caudal.registry.embedded import registry_url
+from caudal.settings import Settings
+from caudal.streaming.session import spark_session
+from caudal.ui.lakehouse_data import last_commit_ms
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def land_csv(layout: Layout, megabytes: int) -> tuple[int, int]:
+    """Copies of one generated inventory file until ``megabytes``; returns (bytes, rows)."""
+    seed = generate_files(layout.root / "seed", "inventory", "csv", 200_000, seed=1)[0]
+    rows_per_file = 200_000
+    size, copies = seed.stat().st_size, max(1, megabytes * 2**20 // seed.stat().st_size)
+    folder = layout.landing("inventory")
+    folder.mkdir(parents=True, exist_ok=True)
+    for k in range(copies):
+        shutil.copy(seed, folder / f".inventory-{k:04d}.csv")
+        (folder / f".inventory-{k:04d}.csv").rename(folder / f"inventory-{k:04d}.csv")
+    return size * copies, rows_per_file * copies
+
+
+def timed_run(settings: Settings, url: str, dataset: str) -> tuple[float, float]:
+    """(seconds to the last bronze commit, seconds for the whole run) of a --once run."""
+    started = time.time()
+    run_pipeline(lakehouse_pipeline(settings, url, [dataset]), settings, once=True)
+    ended = time.time()
+    bronze = DeltaTable(str(Layout.of(settings).table("bronze", dataset)))
+    return last_commit_ms(bronze) / 1000 - started, ended - started
+
+
+def freshness(env: dict[str, str], layout: Layout, samples: int) -> list[float]:
+    """Seconds from an inventory file landing to the next stock_cover gold commit."""
+    job = subprocess.Popen(
+        [sys.executable, "-m", "caudal.cli.main", "run", "lakehouse", "--watch"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    gold = layout.table("gold", "stock_cover")
+    times = []
+    try:
+        for k in range(samples + 1):  # the first file waits for Spark and its workers to start
+            landed = time.time()
+            generate_files(layout.landing("inventory").parent, "inventory", "csv", 2000, seed=k)
+            deadline = landed + (300 if k == 0 else 120)
+            while time.time() < deadline:
+                if DeltaTable.is_deltatable(str(gold)):
+                    committed = last_commit_ms(DeltaTable(str(gold))) / 1000
+                    if committed > landed:
+                        break
+                time.sleep(0.1)
+            else:
+                raise SystemExit(f"no gold commit within {deadline - landed:.0f} s of file {k}")
+            if k:
+                times.append(committed - landed)
+                print(f"file {k}: in gold after {committed - landed:.1f} s", flush=True)
+            time.sleep(2)
+    finally:
+        os.killpg(job.pid, signal.SIGINT)
+        try:
+            job.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(job.pid, signal.SIGKILL)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mb", type=int, default=200)
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--samples", type=int, default=5)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-lakehouse-"))
+    settings = Settings(data_dir=work / "data", spark_master="local[2]", broker_storage="memory")
+    layout = Layout.of(settings)
+    size, rows = land_csv(layout, args.mb)
+    spark_session(settings, app_name="bench-lakehouse")
+    info, _ = start_broker(settings)
+    lines = [
+        f"### Lakehouse pipeline — {datetime.now(UTC):%Y-%m-%d} — {platform.node()}, "
+        f"{os.cpu_count()} cores, Spark `local[2]`",
+        "| measure | value |\n|---|---|",
+    ]
+    try:
+        with registry_url(settings) as url:
+            to_bronze, whole = timed_run(settings, url, "inventory")
+            lines.append(
+                f"| landing CSV → bronze | {size / 2**20 / to_bronze:,.1f} MB/s, "
+                f"{rows / to_bronze:,.0f} rows/s ({size / 2**20:,.0f} MB, {rows:,} rows, "
+                f"{to_bronze:.1f} s) |"
+            )
+            lines.append(f"| same run incl. silver + gold | {whole:.1f} s |")
+            conf = client_config(settings, info.bootstrap)
+            publish_sales(conf, url, settings.topic("lakehouse.sales"), args.events, seed=3)
+            events_bronze, events_whole = timed_run(settings, url, "sales")
+            lines.append(
+                f"| Avro events → bronze | {args.events / events_bronze:,.0f} events/s "
+                f"({args.events:,} events, {events_bronze:.1f} s; whole run "
+                f"{events_whole:.1f} s) |"
+            )
+        print("\n".join(lines), flush=True)
+        # the watch run finds this broker through the data dir (same incarnation: the
+        # checkpoints above are kept, so it only takes the files landing from now on)
+        env = {**os.environ, "CAUDAL_DATA_DIR": str(settings.data_dir)}
+        env |= {"CAUDAL_SPARK_MASTER": "local[2]", "CAUDAL_BROKER_STORAGE": "memory"}
+        fresh = freshness(env, layout, args.samples)
+        lines.append(
+            f"| file landing → gold (stock_cover) | median {statistics.median(fresh):.1f} s, "
+            f"max {max(fresh):.1f} s over {len(fresh)} files |"
+        )
+    finally:
+        stop_broker(settings)
+        shutil.rmtree(work, ignore_errors=True)
+        print("\n" + "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The lakehouse pipeline: landing files + Avro topics → bronze / silver / gold Delta tables."""

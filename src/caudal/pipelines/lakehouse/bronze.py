@@ -1,0 +1,60 @@
+"""The bronze streams: landing files (Spark's file source) and Avro topics (caudal Kafka source).
+
+Both hand rows in the ``records.parsed_schema`` shape to the sink. The file source keeps the
+list of files each micro-batch took in the query's checkpoint, which is what makes every file
+read exactly once across restarts; only paths and sizes travel through Spark, the executors
+open the files themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from caudal.pipelines.base import JobContext
+from caudal.pipelines.lakehouse.events import decode_batches
+from caudal.pipelines.lakehouse.landing import read_file
+from caudal.pipelines.lakehouse.layout import Layout
+from caudal.pipelines.lakehouse.records import spark_schema
+from caudal.pipelines.lakehouse.spec import Dataset
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+BINARY_FILE_SCHEMA = "path string, modificationTime timestamp, length bigint, content binary"
+
+
+def file_stream(spark: SparkSession, ctx: JobContext, dataset: Dataset) -> DataFrame:
+    folder = Layout.of(ctx.settings).landing(str(dataset.landing))
+    folder.mkdir(parents=True, exist_ok=True)
+    max_bytes = int(ctx.settings.lakehouse_max_file_mb * 2**20)
+
+    def parse(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            for path, size in zip(
+                batch["path"].to_pylist(), batch["length"].to_pylist(), strict=True
+            ):
+                yield from read_file(dataset, path, size, max_bytes)
+
+    files = (
+        spark.readStream.format("binaryFile")
+        .schema(BINARY_FILE_SCHEMA)
+        .option("maxFilesPerTrigger", str(ctx.settings.lakehouse_max_files_per_trigger))
+        .load(str(folder))
+        .select("path", "length")
+    )
+    return files.mapInArrow(parse, spark_schema(dataset))
+
+
+def topic_stream(
+    spark: SparkSession, ctx: JobContext, dataset: Dataset, registry_url: str, query: str
+) -> DataFrame:
+    topic = ctx.settings.topic(str(dataset.topic))
+    raw = ctx.read_topics(spark, [topic], query=query).select(
+        "value", "topic", "partition", "offset"
+    )
+    return raw.mapInArrow(
+        lambda batches: decode_batches(dataset, registry_url, batches), spark_schema(dataset)
+    )

@@ -1,0 +1,98 @@
+"""What the lakehouse page shows, without Streamlit: tables, counts, freshness, history, samples.
+
+Read straight from the Delta logs (``deltalake``), so the page works while a run commits and
+costs nothing when the tables are large: counts come from the log's file statistics.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+from deltalake import DeltaTable
+
+from caudal.errors import CaudalError
+from caudal.pipelines.lakehouse.layout import Layout
+
+SUMMARY_COLUMNS = ["layer", "table", "rows", "version", "last commit (UTC)", "age", "path"]
+
+
+def _age(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def last_commit_ms(table: DeltaTable) -> int:
+    """When the table's latest version was committed (ms since the epoch)."""
+    return int(table.history(1)[0]["timestamp"])
+
+
+def table_summaries(layout: Layout) -> pd.DataFrame:
+    rows = []
+    for layer, name, path in layout.tables():
+        table = DeltaTable(str(path))
+        committed = last_commit_ms(table) / 1000
+        rows.append(
+            [
+                layer,
+                name,
+                table.count(),
+                table.version(),
+                datetime.fromtimestamp(committed, UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                _age(time.time() - committed),
+                str(path),
+            ]
+        )
+    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+
+def history(path: Path, limit: int = 20) -> pd.DataFrame:
+    """The table's latest commits: version, time, operation and what it wrote."""
+    entries = DeltaTable(str(path)).history(limit)
+    frame = pd.DataFrame(
+        {
+            "version": [e.get("version") for e in entries],
+            "time (UTC)": [
+                datetime.fromtimestamp(e["timestamp"] / 1000, UTC).strftime("%H:%M:%S")
+                for e in entries
+            ],
+            "operation": [e.get("operation") for e in entries],
+            "parameters": [str(e.get("operationParameters") or "") for e in entries],
+        }
+    )
+    return frame
+
+
+def sample(path: Path, rows: int = 50) -> pd.DataFrame:
+    """Up to ``rows`` rows of the table's current snapshot (read from its first files)."""
+    dataset = DeltaTable(str(path)).to_pyarrow_dataset()
+    return dataset.head(rows).to_pandas()
+
+
+def quarantine_by_rule(layout: Layout) -> pd.DataFrame:
+    """Quarantined rows per dataset, layer and rule, with one example reason each."""
+    columns = ["dataset", "layer", "rule", "rows", "example reason"]
+    if not (layout.quarantine / "_delta_log").is_dir():
+        return pd.DataFrame(columns=columns)
+    frame = DeltaTable(str(layout.quarantine)).to_pandas(
+        columns=["dataset", "layer", "rule", "reason"]
+    )
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    grouped = frame.groupby(["dataset", "layer", "rule"], as_index=False).agg(
+        rows=("reason", "size"), example=("reason", "first")
+    )
+    grouped.columns = columns
+    return grouped.sort_values("rows", ascending=False, ignore_index=True)
+
+
+def table_path(layout: Layout, layer: str, name: str) -> Path:
+    for found_layer, found_name, path in layout.tables():
+        if (found_layer, found_name) == (layer, name):
+            return path
+    raise CaudalError(f"no {layer} table {name} under {layout.root}", "run `caudal run lakehouse`")

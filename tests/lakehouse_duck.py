@@ -1,0 +1,20 @@
+"""DuckDB with its own Delta reader (delta-kernel), to read lakehouse tables in tests without
+the deltalake library that wrote them."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import duckdb
+
+
+def duck() -> duckdb.DuckDBPyConnection:
+    """A connection with the Delta extension from the duckdb-ext-delta wheel (no download)."""
+    spec = importlib.util.find_spec("duckdb_ext")
+    assert spec and spec.submodule_search_locations, "pip install duckdb-ext-delta (dev extra)"
+    ext = next(Path(spec.submodule_search_locations[0]).rglob("delta.duckdb_extension"))
+    con = duckdb.connect()
+    con.sql(f"LOAD '{ext}'")
+    con.sql("SET TimeZone = 'UTC'")
+    return con

@@ -1,0 +1,60 @@
+"""What the Lakehouse page shows, read from real Delta tables written by the pipeline's writer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from caudal.errors import CaudalError
+from caudal.pipelines.lakehouse.layout import Layout
+from caudal.sinks.delta import DeltaTableWriter
+from caudal.ui import lakehouse_data as data
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> Layout:
+    layout = Layout(tmp_path / "lake")
+    rows = pa.table({"product_id": ["P1", "P2", "P3"], "stock_units": [5, 0, 9]})
+    bronze = DeltaTableWriter(layout.table("bronze", "inventory"))
+    bronze.append_arrow(rows, "q", 0)
+    bronze.append_arrow(rows, "q", 1)
+    bronze.append_arrow(rows, "q", 1)  # a replay: skipped, not a third commit
+    DeltaTableWriter(layout.table("gold", "stock")).replace(rows.slice(0, 2))
+    reasons = ["stock_units = -5 outside [0, 10]", "stock_units = -1 outside [0, 10]", "no"]
+    rules = ["range(stock_units)", "range(stock_units)", "allowed(category)"]
+    quarantine = pa.table(
+        {"dataset": ["inventory"] * 3, "layer": ["silver"] * 3, "rule": rules, "reason": reasons}
+    )
+    DeltaTableWriter(layout.quarantine, ["dataset"]).append_arrow(quarantine, "q", 0)
+    return layout
+
+
+def test_summaries_list_every_table_with_rows_and_version(layout: Layout) -> None:
+    summary = data.table_summaries(layout)
+    assert summary[["layer", "table", "rows", "version"]].values.tolist() == [
+        ["bronze", "inventory", 6, 1],
+        ["gold", "stock", 2, 0],
+        ["quarantine", "quarantine", 3, 0],
+    ]
+    assert summary["age"].str.endswith(" s").all()
+
+
+def test_history_sample_and_quarantine_by_rule(layout: Layout) -> None:
+    path = data.table_path(layout, "bronze", "inventory")
+    assert data.history(path)["version"].tolist() == [1, 0]
+    assert len(data.sample(path, rows=4)) == 4
+    by_rule = data.quarantine_by_rule(layout)
+    assert by_rule[["rule", "rows"]].values.tolist() == [
+        ["range(stock_units)", 2],
+        ["allowed(category)", 1],
+    ]
+    assert by_rule.loc[0, "example reason"] == "stock_units = -5 outside [0, 10]"
+
+
+def test_missing_table_and_empty_lake(layout: Layout, tmp_path: Path) -> None:
+    with pytest.raises(CaudalError, match="no silver table inventory"):
+        data.table_path(layout, "silver", "inventory")
+    empty = Layout(tmp_path / "empty")
+    assert data.table_summaries(empty).empty and data.quarantine_by_rule(empty).empty
