@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from caudal.cli import alerts, images, lakehouse, run, stack, topics, ui
+from caudal.cli import trades as trades_cli
 from caudal.cli.output import command, console
 
 app = typer.Typer(
@@ -34,6 +35,8 @@ app.command()(ui.ui)
 run.app.command("lakehouse")(lakehouse.run_lakehouse)
 app.add_typer(lakehouse.app, name="lakehouse")
 app.command("registry")(lakehouse.serve_registry)
+run.app.command("trades")(trades_cli.run_trades)
+app.add_typer(trades_cli.app, name="trades")
 
 
 @app.command()

@@ -55,4 +55,11 @@ PIPELINE_PAGES = [
         "Bronze / silver / gold Delta tables of `caudal run lakehouse`: rows, freshness, "
         "history and sample rows of each table, quarantined rows by rule.",
     ),
+    PageInfo(
+        "trades.py",
+        "Trades",
+        ":material/candlestick_chart:",
+        "Live market trades of `caudal run trades`: per symbol price candles with VWAP, "
+        "volume, next-bar forecast against actual with rolling error, and feed health.",
+    ),
 ]

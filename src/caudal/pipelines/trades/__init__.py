@@ -1,0 +1,1 @@
+"""Live market trades (Finnhub protocol) → Kafka → Spark windows + online regression → documents."""
