@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from caudal.cli import alerts, images, lakehouse, run, stack, topics, ui
+from caudal.cli import alerts, emergencies, export, images, lakehouse, run, stack, topics, ui
 from caudal.cli import trades as trades_cli
 from caudal.cli.output import command, console
 
@@ -32,6 +32,9 @@ app.add_typer(alerts.train_app, name="train")
 run.app.command("images")(images.run_images)
 alerts.train_app.command("images")(images.train_images)
 app.command()(ui.ui)
+run.app.command("emergencies")(emergencies.run_emergencies)
+app.add_typer(emergencies.app, name="emergencies")
+app.command()(export.export)
 run.app.command("lakehouse")(lakehouse.run_lakehouse)
 app.add_typer(lakehouse.app, name="lakehouse")
 app.command("registry")(lakehouse.serve_registry)

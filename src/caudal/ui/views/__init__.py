@@ -56,6 +56,13 @@ PIPELINE_PAGES = [
         "history and sample rows of each table, quarantined rows by rule.",
     ),
     PageInfo(
+        "emergencies.py",
+        "Emergencies",
+        ":material/emergency:",
+        "112 calls of `caudal run emergencies`: records per route topic and dead letters, "
+        "calls per route over time, and the newest calls on a map of Spain.",
+    ),
+    PageInfo(
         "trades.py",
         "Trades",
         ":material/candlestick_chart:",

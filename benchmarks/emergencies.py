@@ -1,0 +1,160 @@
+"""Emergencies pipeline: routed calls/s and input → routed-topic latency on ``local[2]``.
+
+    .venv/bin/python benchmarks/emergencies.py [--calls 100000 --per-batch 20000]
+                                               [--rate 2000 --seconds 30]
+
+Two runs on one embedded broker (s3 storage, the default):
+1. throughput: ``--calls`` generated calls are produced first (not timed), then routed with
+   ``--no-feed`` in batches of ``--per-batch``; reported: the whole run (Spark start included)
+   and the steady rate of batches 2..n (routed records' broker timestamps after the first
+   batch's last record: each input record gives exactly one output record);
+2. latency: a warm-up burst is fed and routed completely (Spark and its Python workers are up),
+   then calls are fed at ``--rate`` per second for ``--seconds``; the latency of each of those
+   calls is its routed record's broker timestamp minus its input record's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import threading
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from caudal.broker.admin import TopicAdmin
+from caudal.broker.client import client_config
+from caudal.broker.embedded import start_broker, stop_broker
+from caudal.broker.export import read_topic
+from caudal.pipelines.base import FeedCounters, Feeder
+from caudal.pipelines.emergencies.feed import CallFeed
+from caudal.pipelines.emergencies.pipeline import DLQ, INPUT, emergencies_pipeline, load_routes
+from caudal.pipelines.runner import run_pipeline
+from caudal.settings import Settings
+
+
+def _produce(settings: Settings, bootstrap: str, count: int) -> float:
+    TopicAdmin(settings, bootstrap).create(settings.topic(INPUT), 2, exist_ok=True)
+    started = time.perf_counter()
+    CallFeed(settings.topic(INPUT), count, 0, 0.01, seed=1).run(
+        client_config(settings, bootstrap), threading.Event(), FeedCounters()
+    )
+    return count / (time.perf_counter() - started)
+
+
+def _timings(
+    settings: Settings, bootstrap: str, since_ms: float = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Routed calls' broker timestamps (s, sorted) and their latency from input (s), for the
+    calls produced at or after ``since_ms``."""
+    admin = TopicAdmin(settings, bootstrap)
+    produced = {r.key: r.timestamp_ms for r in read_topic(settings, admin, settings.topic(INPUT))}
+    pairs = sorted(
+        (r.timestamp_ms, produced[r.key])
+        for route in load_routes(settings)
+        for r in read_topic(settings, admin, route.topic)
+        if r.key in produced and produced[r.key] >= since_ms
+    )
+    admin.close()
+    out = np.array([o for o, _ in pairs], dtype=float) / 1000
+    return out, out - np.array([i for _, i in pairs], dtype=float) / 1000
+
+
+def _outputs(admin: TopicAdmin, settings: Settings) -> int:
+    topics = [r.topic for r in load_routes(settings)] + [settings.topic(DLQ)]
+    existing = admin.topics()
+    return sum(p.records for t in topics if t in existing for p in admin.partitions(t))
+
+
+class WarmedFeed(Feeder):
+    """``warmup`` calls flat out, waits until all are routed, then ``count`` at ``rate``: the
+    latency measured afterwards is the running pipeline's, not Spark's start-up."""
+
+    name = "calls"
+
+    def __init__(self, settings: Settings, bootstrap: str, warmup: int, count: int, rate: float):
+        self.settings, self.bootstrap = settings, bootstrap
+        self.warmup, self.count, self.rate = warmup, count, rate
+        self.timed_from_ms = 0.0
+        self.counters = FeedCounters()
+
+    def run(
+        self, producer_conf: dict[str, Any], stop: threading.Event, counters: FeedCounters
+    ) -> None:
+        self.counters = counters
+        topic = self.settings.topic(INPUT)
+        CallFeed(topic, self.warmup, 0, 0.01, seed=2).run(producer_conf, stop, counters)
+        admin = TopicAdmin(self.settings, self.bootstrap)
+        try:
+            while not stop.is_set() and _outputs(admin, self.settings) < self.warmup:
+                time.sleep(0.2)
+        finally:
+            admin.close()
+        self.timed_from_ms = time.time() * 1000
+        CallFeed(topic, self.count, self.rate, 0.01, seed=3).run(producer_conf, stop, counters)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--calls", type=int, default=100_000)
+    parser.add_argument("--per-batch", type=int, default=20_000)
+    parser.add_argument("--rate", type=float, default=2_000)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--warmup", type=int, default=2_000)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-emergencies-"))
+    base = Settings(
+        data_dir=work / "data", spark_master="local[2]", max_offsets_per_trigger=args.per_batch
+    )
+    info, _ = start_broker(base)
+    try:
+        # 1. throughput over a backlog
+        bulk = base.model_copy(update={"topic_prefix": "bulk."})
+        produce_rate = _produce(bulk, info.bootstrap, args.calls)
+        started = time.perf_counter()
+        summary = run_pipeline(emergencies_pipeline(bulk, 0, 0, feed=False), bulk, once=True)
+        whole = time.perf_counter() - started
+        out_bulk, _ = _timings(bulk, info.bootstrap)
+        # 2. latency at a steady rate, once the pipeline runs
+        live = base.model_copy(update={"topic_prefix": "live."})
+        count = int(args.rate * args.seconds)
+        feed = WarmedFeed(live, info.bootstrap, args.warmup, count, args.rate)
+        pipeline = replace(emergencies_pipeline(live, 0, 0, feed=False), feeders=[feed])
+        run_pipeline(pipeline, live, once=True)
+        out_live, lat_live = _timings(live, info.bootstrap, feed.timed_from_ms)
+    finally:
+        stop_broker(base)
+    written = summary.written.get("routes", 0)
+    first = min(args.per_batch, len(out_bulk)) - 1
+    steady = (len(out_bulk) - 1 - first) / max(out_bulk[-1] - out_bulk[first], 1e-9)
+    print(
+        f"\n### Emergencies pipeline — {datetime.now(UTC):%Y-%m-%d} — {platform.node()}, "
+        f"{os.cpu_count()} cores, Spark `local[2]`, load average {os.getloadavg()[0]:.1f}\n"
+    )
+    print("| measure | value |\n|---|---|")
+    print(f"| calls produced first (feeder alone) | {args.calls:,} at {produce_rate:,.0f}/s |")
+    print(f"| routed + dead letters written | {written:,} in batches of {args.per_batch:,} |")
+    print(f"| whole run incl. Spark start | {written / whole:,.0f} calls/s ({whole:.0f} s) |")
+    print(f"| steady, batches 2..n | {steady:,.0f} calls/s |")
+    print(f"| timed feed after {args.warmup:,} warm-up calls | {count:,} at {args.rate:,.0f}/s |")
+    print(f"| latency input → routed topic p50 / p99 / max | {_pct(lat_live)} |")
+    print(f"| timed calls found routed (1 % are broken on purpose: DLQ) | {len(out_live):,} |")
+    print(f"| calls the broker did not take (feeder: rejected) | {feed.counters.rejected:,} |")
+    print(json.dumps({"work": str(work)}))
+
+
+def _pct(lat: np.ndarray) -> str:
+    if not lat.size:
+        return "n/a"
+    return " / ".join(f"{p:.2f} s" for p in np.percentile(lat, [50, 99, 100]))
+
+
+if __name__ == "__main__":
+    main()

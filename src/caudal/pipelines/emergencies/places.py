@@ -1,0 +1,81 @@
+"""The bundled tables: Spanish municipalities (where calls come from) and hospitals.
+
+Coordinates are approximate (town centre / hospital entrance, to within about a kilometre),
+compiled by hand from public listings; good enough to draw calls on a map and to choose the
+nearest hospital, which is all the pipeline needs them for.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+
+DATA = Path(__file__).resolve().parent / "data"
+EARTH_KM = 6371.0
+ROAD_FACTOR = 1.3
+"""Road distance over straight-line distance, a common rule of thumb for Spanish roads."""
+AMBULANCE_KMH = 70.0
+DISPATCH_MIN = 4.0
+"""Minutes from the call to the ambulance leaving (activation), added to every ETA."""
+
+SPAIN_BOXES = (
+    (35.9, 43.9, -9.4, 4.4),  # peninsula and the Balearic Islands
+    (27.5, 29.5, -18.2, -13.3),  # Canary Islands
+    (35.1, 36.0, -5.5, -2.8),  # Ceuta and Melilla
+)
+"""(lat_min, lat_max, lon_min, lon_max): a call outside every box is not in Spain."""
+
+
+@lru_cache(maxsize=1)
+def municipalities() -> pd.DataFrame:
+    return pd.read_csv(DATA / "municipios.csv")
+
+
+@lru_cache(maxsize=1)
+def hospitals() -> pd.DataFrame:
+    return pd.read_csv(DATA / "hospitales.csv")
+
+
+def in_spain(lat: float, lon: float) -> bool:
+    return any(a <= lat <= b and c <= lon <= d for a, b, c, d in SPAIN_BOXES)
+
+
+def haversine_km(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike) -> Any:
+    """Great-circle distance; broadcasts, so calls × hospitals is one call."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp, dl = p2 - p1, np.radians(lon2) - np.radians(lon1)
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * EARTH_KM * np.arcsin(np.sqrt(a))
+
+
+def eta_minutes(distance_km: np.ndarray) -> np.ndarray:
+    """A rough ambulance ETA: activation time plus road distance at ambulance speed."""
+    return np.round(DISPATCH_MIN + distance_km * ROAD_FACTOR / AMBULANCE_KMH * 60, 1)
+
+
+def nearest_hospitals(lat: ArrayLike, lon: ArrayLike) -> pd.DataFrame:
+    """For each call, the nearest bundled hospital: name, address, town, km, ETA in minutes."""
+    table = hospitals()
+    dist = haversine_km(
+        np.asarray(lat, dtype=float)[:, None],
+        np.asarray(lon, dtype=float)[:, None],
+        table["lat"].to_numpy()[None, :],
+        table["lon"].to_numpy()[None, :],
+    )
+    best = dist.argmin(axis=1) if len(table) else np.zeros(0, dtype=int)
+    km = np.round(dist[np.arange(len(best)), best], 2)
+    chosen = table.iloc[best].reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "hospital": chosen["nombre"],
+            "direccion": chosen["direccion"],
+            "municipio": chosen["municipio"],
+            "distancia_km": km,
+            "eta_min": eta_minutes(km),
+        }
+    )
