@@ -59,15 +59,20 @@ def ui(
 ) -> None:
     """Web UI for pipeline results at http://127.0.0.1:PORT (this machine only).
 
-    Alerts page, for the results of `caudal run alerts` or `caudal demo`:
-    - alerts per class, and a table of them filtered by class and by flags;
-    - one alert's science, template and difference stamps beside its class probabilities;
-    - auto-refresh, to follow a run while it writes.
+    One page per pipeline, each following its run live (auto-refresh):
+    - Alerts: alerts per class, a table filtered by class and flags, one alert's three
+      stamps beside its class probabilities (results of `caudal run alerts` / `caudal demo`);
+    - Images: classify one picture (upload or camera) at once, or a batch through
+      `caudal run images`; table, image grid and statistics of a session;
+    - Lakehouse: every bronze / silver / gold Delta table, its history, sample rows and
+      quarantined rows by rule;
+    - Emergencies: calls per route topic over time and on a map of Spain;
+    - Trades: candles with VWAP, volume, forecast against actual, feed health.
     Ctrl-C stops the server.
     """
     _check_port_free(port)
     url = f"http://{HOST}:{port}"
-    console.print(f"[bold]Caudal UI[/]: {url}  (alerts page: {url}/alerts)", soft_wrap=True)
+    console.print(f"[bold]Caudal UI[/]: {url}", soft_wrap=True)
     console.print(f"alerts results: {output}  (Ctrl-C stops)", soft_wrap=True, highlight=False)
     sys.stdout.flush()
     os.execv(sys.executable, streamlit_command(port, output.resolve()))

@@ -74,7 +74,8 @@ class ProgressView:
             "lag",
             "rows written",
         ):
-            table.add_column(col, justify="left" if col in ("stage", "state") else "right")
+            left = col in ("stage", "state")
+            table.add_column(col, justify="left" if left else "right", no_wrap=col == "stage")
         for name, c in feeds.items():
             table.add_row(
                 f"feed {name}",
@@ -97,9 +98,11 @@ class ProgressView:
                 f"{q.lag:,}",
                 f"{q.rows_written:,}",
             )
-            for output, rows in sorted(q.rows_by.items()):
+            outputs = sorted(q.rows_by)
+            for output, short in zip(outputs, _short_names(outputs), strict=True):
+                rows = q.rows_by[output]
                 rate = self._rate(output, rows)
-                table.add_row(f"  → {output}", "", "", "", f"{rate:,.0f}", "", "", f"{rows:,}")
+                table.add_row(f"  → {short}", "", "", "", f"{rate:,.0f}", "", "", f"{rows:,}")
         notes = [Text(f"note: {n}", style="yellow") for n in self.notes]
         return Group(*notes, table)
 
@@ -111,6 +114,18 @@ class ProgressView:
         self._samples[key] = samples
         elapsed = now - samples[0][0]
         return (count - samples[0][1]) / elapsed if elapsed > 0 else 0.0
+
+
+def _short_names(names: list[str]) -> list[str]:
+    """Names without their shared dotted prefix (topic prefix, pipeline name), so per-output
+    rows stay readable in 80 columns: ``sanitarios``, ``area.bomberos``, ``dlq``."""
+    if len(names) < 2:
+        return [n.rsplit(".", 1)[-1] for n in names]
+    parts = [n.split(".") for n in names]
+    shared = 0
+    while all(len(p) > shared + 1 and p[shared] == parts[0][shared] for p in parts):
+        shared += 1
+    return [".".join(p[shared:]) for p in parts]
 
 
 def _feed_summary(c: FeedCounters) -> str:
