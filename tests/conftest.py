@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from pg_cluster import PostgresCluster, start_cluster
+from selenium import webdriver
+from ui_browser import chrome
 
 from caudal.broker.admin import TopicAdmin
 from caudal.broker.embedded import start_broker, stop_broker
@@ -74,3 +76,10 @@ def postgres() -> Iterator[PostgresCluster]:
 def postgres_url(postgres: PostgresCluster) -> str:
     """SQLAlchemy URL of the test cluster (psycopg 3 driver), password included."""
     return postgres.url
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
+    """Headless Chromium for the browser tests of one module."""
+    with chrome(tmp_path_factory.mktemp("chrome")) as driver:
+        yield driver

@@ -3,31 +3,23 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import CAUDAL, caudal, cli_env
+from helpers import caudal, cli_env
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
-from test_ui import CHROMIUM, _free_port, _screenshot, _text, _until, _wait_until_serving, browser
+from ui_browser import needs_chromium, screenshot, serving_ui, text, until
 
 from caudal.broker.admin import TopicAdmin
-
-__all__ = ["browser"]  # the shared Chromium fixture
 
 N = 600
 _TOTALS_ROWS = ".st-key-totals tbody tr"
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium (.ci/run installs it)"),
-]
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 
 @pytest.fixture(scope="module")
@@ -47,23 +39,8 @@ def routed(bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str
 @pytest.fixture(scope="module")
 def server(routed: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     home = tmp_path_factory.mktemp("emergencies-ui-home")
-    port, log = _free_port(), home / "ui.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [*CAUDAL, "ui", "--port", str(port)],
-            env={**routed, "HOME": str(home)},
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_serving(url, proc, log)
+    with serving_ui({**routed, "HOME": str(home)}, home / "ui.log") as url:
         yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(15)
 
 
 def _chart_sizes(driver: webdriver.Chrome) -> list[tuple[int, int]]:
@@ -100,12 +77,12 @@ def test_totals_per_route_timeline_and_map(
 
     browser.get(f"{server}/emergencies")
     main = "[data-testid=stMain]"
-    _until(browser, lambda: f"{routed_calls:,}" in _text(browser, main), "the routed total")
-    _until(browser, lambda: _totals(browser) == counts, f"records per route {counts}")
-    _until(browser, lambda: f"{routed_calls:,} calls on the map" in _text(browser, main), "map")
-    _until(browser, lambda: len(_chart_sizes(browser)) == 2, "two charts drawn")
+    until(browser, lambda: f"{routed_calls:,}" in text(browser, main), "the routed total")
+    until(browser, lambda: _totals(browser) == counts, f"records per route {counts}")
+    until(browser, lambda: f"{routed_calls:,} calls on the map" in text(browser, main), "map")
+    until(browser, lambda: len(_chart_sizes(browser)) == 2, "two charts drawn")
     assert all(w > 300 and h > 200 for w, h in _chart_sizes(browser))
-    assert "Newest medical calls" in _text(browser, main)
+    assert "Newest medical calls" in text(browser, main)
     assert not browser.find_elements(By.CSS_SELECTOR, "[data-testid=stException]")
-    path: Path = _screenshot(browser, "emergencies.png")
+    path: Path = screenshot(browser, "emergencies.png")
     assert path.stat().st_size > 20_000

@@ -7,9 +7,7 @@ directly on the same files. A screenshot of the results goes to ``test-artifacts
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
 import time
 import urllib.request
 import uuid
@@ -21,24 +19,24 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from helpers import CAUDAL, cli_env
+from helpers import cli_env
 from images_support import fresh_database
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
-from test_ui import (
-    CHROME_FLAGS,
-    CHROMEDRIVER,
-    CHROMIUM,
-    _screenshot,
-    _text,
-    _until,
-    _wait_until_serving,
+from ui_browser import (
+    FAKE_CAMERA,
+    chrome,
+    needs_chromium,
+    screenshot,
+    serving_ui,
+    spawn,
+    stop,
+    text,
+    until,
 )
 
-from caudal.broker.process import free_port
 from caudal.models.onnx_classifier import load_classifier
 from caudal.pipelines.images.pipeline import images_model
 from caudal.pipelines.images.preprocess import InputSpec, prepare
@@ -47,30 +45,7 @@ from caudal.settings import Settings
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "images"
 SPARK_START_S = 300
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not Path("/usr/bin/chromium").exists(),
-        reason="no /usr/bin/chromium: apt-get install chromium chromium-driver (.ci/run does)",
-    ),
-]
-
-
-def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    with log.open("w") as out:
-        return subprocess.Popen(
-            [*CAUDAL, *args], env=env, stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    os.killpg(proc.pid, signal.SIGINT)
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(15)
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 
 @pytest.fixture(scope="module")
@@ -88,33 +63,20 @@ def stack(
         CAUDAL_DATABASE_URL=database,
         CAUDAL_SPARK_MASTER="local[2]",
     )
-    job = _spawn(["run", "images", "--watch"], env, home / "job.log")
-    port = free_port()
-    ui = _spawn(["ui", "--port", str(port)], env, home / "ui.log")
-    url = f"http://127.0.0.1:{port}"
+    job = spawn(["run", "images", "--watch"], env, home / "job.log")
     try:
-        _wait_until_serving(url, ui, home / "ui.log")
-        yield url, database
+        with serving_ui(env, home / "ui.log") as url:
+            yield url, database
     finally:
-        _stop(ui)
-        _stop(job)
+        stop(job, signal.SIGINT)
         assert "Traceback" not in (home / "job.log").read_text()
 
 
 @pytest.fixture(scope="module")
 def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
     """Headless Chromium whose camera is Chromium's fake device (a moving test pattern)."""
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    profile = f"--user-data-dir={tmp_path_factory.mktemp('chrome-images')}"
-    camera = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
-    for flag in [*CHROME_FLAGS, *camera, profile]:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    try:
+    with chrome(tmp_path_factory.mktemp("chrome-images"), *FAKE_CAMERA) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _direct(paths: list[Path]) -> dict[str, str]:
@@ -156,18 +118,18 @@ def test_a_batch_upload_shows_the_models_answers(
     empty = tmp_path / "empty.jpg"
     empty.write_bytes(b"")
     chromium.get(f"{url}/images")
-    _until(chromium, lambda: "session=" in chromium.current_url, "a session id in the URL")
+    until(chromium, lambda: "session=" in chromium.current_url, "a session id in the URL")
     session = parse_qs(urlparse(chromium.current_url).query)["session"][0]
     picker = ".st-key-batch input[type=file]"
-    _until(chromium, lambda: chromium.find_elements(By.CSS_SELECTOR, picker), "the file picker")
+    until(chromium, lambda: chromium.find_elements(By.CSS_SELECTOR, picker), "the file picker")
     files = chromium.find_element(By.CSS_SELECTOR, picker)
     files.send_keys("\n".join(str(p) for p in [*images, junk, empty]))
     n = len(images) + 2
-    _until(chromium, lambda: chromium.find_elements(By.CSS_SELECTOR, ".st-key-send button"), "send")
+    until(chromium, lambda: chromium.find_elements(By.CSS_SELECTOR, ".st-key-send button"), "send")
     chromium.find_element(By.CSS_SELECTOR, ".st-key-send button").click()
     done = f"{n} of {n} images done"
     WebDriverWait(chromium, SPARK_START_S, poll_frequency=0.5).until(
-        lambda _: done in _text(chromium, ".st-key-progress"), f"timed out: {done}"
+        lambda _: done in text(chromium, ".st-key-progress"), f"timed out: {done}"
     )  # the job's first micro-batch waits for its Spark session to start
 
     rows = _session_rows(database, session).set_index("file_name")
@@ -177,26 +139,26 @@ def test_a_batch_upload_shows_the_models_answers(
     assert "not an image" in rows.loc["notes.png", "error"]
     assert rows.loc["empty.jpg", "error"] == "empty file (0 bytes)"
     refused = "empty.jpg: empty file (0 bytes)"  # listed at once, under the upload's progress bar
-    _until(chromium, lambda: refused in _alerts(chromium), "the upload-time refusal listed")
+    until(chromium, lambda: refused in _alerts(chromium), "the upload-time refusal listed")
     captions = [f"{name}\n{label} " for name, label in expected.items()]
     captions += ["notes.png\nnot an image", "empty.jpg\nempty file (0 bytes)"]
 
     def grid_complete() -> bool:
-        grid = _text(chromium, ".st-key-grid")  # images still loading push captions out
+        grid = text(chromium, ".st-key-grid")  # images still loading push captions out
         return all(caption in grid for caption in captions)
 
-    _until(chromium, grid_complete, "every image in the grid with the model's label")
+    until(chromium, grid_complete, "every image in the grid with the model's label")
     assert not chromium.find_elements(By.CSS_SELECTOR, "[data-testid=stException]")
-    assert _screenshot(chromium, "ui-images.png").stat().st_size > 10_000
+    assert screenshot(chromium, "ui-images.png").stat().st_size > 10_000
 
     chromium.get(f"{url}/images?session={session}")  # a reload keeps the session's results
-    _until(chromium, lambda: done in _text(chromium, ".st-key-progress"), "results after reload")
+    until(chromium, lambda: done in text(chromium, ".st-key-progress"), "results after reload")
 
 
 def _mode(chromium: webdriver.Chrome, url: str, name: str) -> None:
     chromium.get(f"{url}/images")
     css = ".st-key-mode button"
-    _until(chromium, lambda: chromium.find_elements(By.CSS_SELECTOR, css), "the mode buttons")
+    until(chromium, lambda: chromium.find_elements(By.CSS_SELECTOR, css), "the mode buttons")
     next(b for b in chromium.find_elements(By.CSS_SELECTOR, css) if b.text == name).click()
 
 
@@ -206,12 +168,12 @@ def test_a_single_upload_is_classified_at_once(
     image = SAMPLES / "fashion-test-00001.png"
     _mode(chromium, stack[0], "Single image")
     picker = ".st-key-single input[type=file]"
-    _until(chromium, lambda: chromium.find_elements(By.CSS_SELECTOR, picker), "the file picker")
+    until(chromium, lambda: chromium.find_elements(By.CSS_SELECTOR, picker), "the file picker")
     started = time.monotonic()
     chromium.find_element(By.CSS_SELECTOR, picker).send_keys(str(image))
     label = _direct([image])[image.name]
     answer = f"{image.name}: {label}, confidence"
-    _until(chromium, lambda: answer in _text(chromium, ".st-key-single_result"), "the answer")
+    until(chromium, lambda: answer in text(chromium, ".st-key-single_result"), "the answer")
     assert time.monotonic() - started < 10
 
 
@@ -220,21 +182,21 @@ def test_a_camera_picture_is_classified_as_the_model_sees_it(
 ) -> None:
     _mode(chromium, stack[0], "Camera")
     shoot = "//div[contains(@class, 'st-key-camera')]//button[normalize-space()='Take Photo']"
-    _until(chromium, lambda: chromium.find_elements(By.XPATH, shoot), "the camera's button")
+    until(chromium, lambda: chromium.find_elements(By.XPATH, shoot), "the camera's button")
 
     def shot_answered() -> bool:
         """Clicks until the page answers: the button is live before the stream has a frame."""
-        if "confidence" in _text(chromium, ".st-key-single_result"):
+        if "confidence" in text(chromium, ".st-key-single_result"):
             return True
         for button in chromium.find_elements(By.XPATH, shoot):
             button.click()
         time.sleep(2.0)
-        return "confidence" in _text(chromium, ".st-key-single_result")
+        return "confidence" in text(chromium, ".st-key-single_result")
 
-    _until(chromium, shot_answered, "the camera picture's answer")
+    until(chromium, shot_answered, "the camera picture's answer")
     src = chromium.find_element(By.CSS_SELECTOR, ".st-key-single_result img").get_attribute("src")
     with urllib.request.urlopen(urljoin(chromium.current_url, src), timeout=10) as answer:
         shown = tmp_path / "camera.jpg"
         shown.write_bytes(answer.read())
     label = _direct([shown])["camera.jpg"]
-    assert f": {label}, confidence" in _text(chromium, ".st-key-single_result")
+    assert f": {label}, confidence" in text(chromium, ".st-key-single_result")

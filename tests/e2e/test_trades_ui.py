@@ -3,30 +3,22 @@ per-symbol code: health table, candles and forecast charts, and a live refresh a
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import CAUDAL, cli_env
+from helpers import cli_env
 from selenium import webdriver
 from selenium.webdriver.common.by import By
-from test_ui import CHROMIUM, _free_port, _screenshot, _text, _until, _wait_until_serving, browser
 from trades_reference import bars_of, simulated_trades, store_documents
+from ui_browser import needs_chromium, screenshot, serving_ui, text, until
 
 from caudal.docstore.sqlite import SqliteStore
 from caudal.pipelines.trades.market import MarketSimulator
 
-__all__ = ["browser"]  # the shared Chromium fixture
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium (.ci/run installs it)"),
-]
+pytestmark = [pytest.mark.slow, needs_chromium]
 SYMBOLS = ("AAPL", "BINANCE:BTCUSDT")
 START_MS = int(time.time()) * 1000 - 700_000
 """Ten minutes of market ending about 100 s ago, so the health table reads like a live run."""
@@ -48,23 +40,8 @@ def server(home: Path, bars: pd.DataFrame) -> Iterator[str]:
     store = SqliteStore(home / "data" / "documents.sqlite")
     store_documents(store, bars[bars["start"] < START_MS + 300_000], 6, START_MS + 300_500)
     store.close()
-    port, log = _free_port(), home / "ui.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [*CAUDAL, "ui", "--port", str(port)],
-            env=cli_env(home / "data", HOME=str(home)),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_serving(url, proc, log)
+    with serving_ui(cli_env(home / "data", HOME=str(home)), home / "ui.log") as url:
         yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(15)
 
 
 def _charts(driver: webdriver.Chrome, key: str) -> int:
@@ -79,16 +56,16 @@ def test_candles_forecasts_and_health_follow_the_store_live(
 ) -> None:
     first = bars[(bars["symbol"] == "AAPL") & (bars["start"] < START_MS + 300_000)]
     browser.get(f"{server}/trades")
-    _until(browser, lambda: "BINANCE:BTCUSDT" in _text(browser, ".st-key-health"), "health")
-    assert str(len(first)) in _text(browser, ".st-key-health")
-    _until(browser, lambda: _charts(browser, "candles") == 2, "candles and volume charts")
-    _until(browser, lambda: _charts(browser, "forecasts") >= 1, "forecast chart")
-    assert "AAPL" in _text(browser, ".st-key-candles")
+    until(browser, lambda: "BINANCE:BTCUSDT" in text(browser, ".st-key-health"), "health")
+    assert str(len(first)) in text(browser, ".st-key-health")
+    until(browser, lambda: _charts(browser, "candles") == 2, "candles and volume charts")
+    until(browser, lambda: _charts(browser, "forecasts") >= 1, "forecast chart")
+    assert "AAPL" in text(browser, ".st-key-candles")
     assert not browser.find_elements(By.CSS_SELECTOR, "[data-testid=stException]")
 
     store = SqliteStore(home / "data" / "documents.sqlite")
     store_documents(store, bars, 6, START_MS + 601_000)  # the rest of the run lands
     store.close()
     total = int((bars["symbol"] == "AAPL").sum())
-    _until(browser, lambda: str(total) in _text(browser, ".st-key-health"), "live refresh")
-    assert _screenshot(browser, "ui-trades.png").stat().st_size > 10_000
+    until(browser, lambda: str(total) in text(browser, ".st-key-health"), "live refresh")
+    assert screenshot(browser, "ui-trades.png").stat().st_size > 10_000

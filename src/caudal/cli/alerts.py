@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from caudal.cli.output import command, console
+from caudal.cli.output import command, console, fraction_progress
 
 app = typer.Typer(help="Alert-stream helpers: simulated ZTF alerts.", no_args_is_help=True)
 train_app = typer.Typer(
@@ -53,13 +52,7 @@ def train_alerts(
     """Train the alert stamp classifier on simulated alerts (needs the `train` extra: torch)."""
     from caudal.pipelines.alerts.train import train
 
-    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console) as bar:
-        task = bar.add_task("training", total=1.0)
-
-        def progress(message: str, fraction: float) -> None:
-            bar.update(task, description=message, completed=fraction)
-
+    with fraction_progress("training") as progress:
         info = train(out, seed, n_per_class, epochs, progress, samples)
     console.print(
         f"[green]model written[/] {out}; held-out accuracy "

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from caudal.cli.output import command, console, settings
+from caudal.cli.output import command, console, fraction_progress, settings
 from caudal.cli.run import execute
 
 
@@ -34,13 +33,7 @@ def train_images(
     """
     from caudal.pipelines.images.train import train
 
-    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console) as bar:
-        task = bar.add_task("training", total=1.0)
-
-        def progress(message: str, fraction: float) -> None:
-            bar.update(task, description=message, completed=fraction)
-
+    with fraction_progress("training") as progress:
         info = train(out, data, epochs, seed, threads, progress)
     console.print(
         f"[green]model written[/] {out}; held-out accuracy "

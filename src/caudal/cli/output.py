@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from caudal.errors import CaudalError
 from caudal.settings import Settings, get_settings
@@ -48,3 +49,16 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
             return fn(*args, **kwargs)
 
     return wrapper
+
+
+@contextmanager
+def fraction_progress(first: str) -> Iterator[Callable[[str, float], None]]:
+    """A progress bar for long work that reports (message, fraction done), e.g. training."""
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task(first, total=1.0)
+
+        def report(message: str, fraction: float) -> None:
+            bar.update(task, description=message, completed=fraction)
+
+        yield report
