@@ -36,10 +36,13 @@ def run_lakehouse(
 ) -> None:
     """Landing files + Avro sales events → bronze / silver / gold Delta tables.
 
-    One streaming query per dataset of the datasets file (CAUDAL_LAKEHOUSE_DATASETS, else the
-    shipped one). Files are read from <lakehouse>/landing/<dataset>/, each exactly once; rows
-    failing a rule go to the quarantine table with the reason. The schema registry is
-    CAUDAL_SCHEMA_REGISTRY_URL, else the embedded one (served while the run lasts).
+    One streaming query per dataset of the datasets file (CAUDAL_LAKEHOUSE_DATASETS, else ours).
+
+    Files are read from <lakehouse>/landing/<dataset>/, each exactly once.
+
+    Rows failing a rule go to the quarantine table with the reason.
+
+    Schema registry: CAUDAL_SCHEMA_REGISTRY_URL, else the embedded one (served during the run).
     """
     from caudal.cli.run import execute
     from caudal.pipelines.lakehouse.pipeline import lakehouse_pipeline
@@ -189,9 +192,9 @@ def serve_registry(
 ) -> None:
     """Serve the embedded schema registry (Confluent REST API) until Ctrl-C.
 
-    The same store that `caudal run lakehouse` and `caudal lakehouse generate events` use
-    (<data dir>/registry), so other producers and consumers see the same schema ids: point
-    them, or CAUDAL_SCHEMA_REGISTRY_URL, at the printed URL.
+    Same store (<data dir>/registry) as `caudal run lakehouse` and `lakehouse generate events`.
+
+    Point other producers and consumers (or CAUDAL_SCHEMA_REGISTRY_URL) at the printed URL.
     """
     import time
 
