@@ -92,11 +92,14 @@ def run_pipeline(
         admin = TopicAdmin(settings, bootstrap)
         for spec in pipeline.topics:
             admin.create(spec.name, spec.partitions, spec.config, exist_ok=True)
-        from pyspark.sql import SparkSession
+        from pyspark import SparkContext
 
         from caudal.streaming.session import spark_session
 
-        owns_spark = SparkSession.getActiveSession() is None
+        # A session made by the caller (tests, notebooks) is theirs to stop. The active
+        # session is thread-local, so a run from another thread must ask the process-wide
+        # context instead: stopping the caller's session broke every later query of theirs.
+        owns_spark = SparkContext._active_spark_context is None
         spark = spark_session(settings, app_name=f"caudal-{pipeline.name}")
         ctx = JobContext(settings, bootstrap, pipeline.name)
         stop = threading.Event()
