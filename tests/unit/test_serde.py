@@ -13,6 +13,8 @@ from typing import Any
 import fastavro
 import pytest
 
+from caudal.broker.process import free_port
+from caudal.errors import CaudalError
 from caudal.streaming.serde import DecodeError, decode_value, encode_confluent
 
 ALERT_SCHEMA = {
@@ -120,3 +122,13 @@ def test_wire_format_value_with_an_unknown_schema_id_is_a_decode_error(registry_
     with pytest.raises(DecodeError, match="schema id 99"):
         decode_value(value, registry_url)
     assert "/schemas/ids/99" in Registry.requests
+
+
+def test_a_registry_that_cannot_be_reached_is_not_blamed_on_the_record() -> None:
+    value = encode_confluent(5, fastavro.parse_schema(ALERT_SCHEMA), RECORD)
+    nobody = f"http://127.0.0.1:{free_port()}"
+
+    with pytest.raises(CaudalError, match="could not read schema id 5") as caught:
+        decode_value(value, nobody)
+    assert not isinstance(caught.value, DecodeError)
+    assert "CAUDAL_SCHEMA_REGISTRY_URL" in (caught.value.hint or "")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import struct
+import urllib.error
 import urllib.request
 from functools import lru_cache
 from pathlib import Path
@@ -32,14 +33,36 @@ class DecodeError(CaudalError):
     """A value that claims a format but does not decode in it."""
 
 
+class UnknownSchemaId(DecodeError):
+    """The registry answered that it has no such id: the record is bad, not the registry."""
+
+
 @lru_cache(maxsize=256)
 def registry_schema(registry_url: str, schema_id: int) -> Any:
+    """The writer schema of ``schema_id``, fetched once per process.
+
+    A registry that cannot be reached is not a property of the record, so it is a plain
+    ``CaudalError``: callers stop (and retry later) instead of rejecting good records.
+    """
     url = f"{registry_url.rstrip('/')}/schemas/ids/{schema_id}"
     try:
         with urllib.request.urlopen(url, timeout=10) as resp:
             return fastavro.parse_schema(json.loads(json.loads(resp.read())["schema"]))
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            raise UnknownSchemaId(
+                f"schema id {schema_id} is not in the registry", "unknown_schema_id"
+            ) from exc
+        raise _unreachable(registry_url, schema_id, exc) from exc
     except (OSError, ValueError, KeyError) as exc:
-        raise DecodeError(f"schema id {schema_id} not found at {registry_url}: {exc}") from exc
+        raise _unreachable(registry_url, schema_id, exc) from exc
+
+
+def _unreachable(registry_url: str, schema_id: int, exc: Exception) -> CaudalError:
+    return CaudalError(
+        f"could not read schema id {schema_id} from the registry at {registry_url}: {exc}",
+        "check CAUDAL_SCHEMA_REGISTRY_URL and that the registry runs",
+    )
 
 
 def encode_confluent(schema_id: int, parsed_schema: Any, record: dict[str, Any]) -> bytes:

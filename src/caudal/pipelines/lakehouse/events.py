@@ -9,12 +9,8 @@ id the registry does not know, or whose body does not decode becomes a rejected 
 from __future__ import annotations
 
 import io
-import json
 import struct
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from functools import lru_cache
 from typing import Any
 
 import fastavro
@@ -22,23 +18,7 @@ import pyarrow as pa
 
 from caudal.pipelines.lakehouse.records import Rows
 from caudal.pipelines.lakehouse.spec import Dataset
-from caudal.streaming.serde import DecodeError
-
-
-class UnknownSchemaId(LookupError):
-    """The registry answered: no such id (unlike an unreachable registry, which fails the batch)."""
-
-
-@lru_cache(maxsize=256)
-def writer_schema(registry_url: str, schema_id: int) -> Any:
-    url = f"{registry_url.rstrip('/')}/schemas/ids/{schema_id}"
-    try:
-        with urllib.request.urlopen(url, timeout=10) as resp:
-            return fastavro.parse_schema(json.loads(json.loads(resp.read())["schema"]))
-    except urllib.error.HTTPError as exc:
-        if exc.code == 404:
-            raise UnknownSchemaId(schema_id) from exc
-        raise
+from caudal.streaming.serde import DecodeError, registry_schema
 
 
 def _hex(value: bytes | None) -> str | None:
@@ -50,12 +30,7 @@ def decode_value(value: bytes | None, registry_url: str) -> tuple[int, dict[str,
     if value is None or len(value) < 5 or value[0] != 0:
         raise DecodeError("no magic byte 0 + schema id: not Confluent Avro", "not_confluent_avro")
     (schema_id,) = struct.unpack(">I", value[1:5])
-    try:
-        schema = writer_schema(registry_url, schema_id)
-    except UnknownSchemaId as exc:
-        raise DecodeError(
-            f"schema id {schema_id} is not in the registry", "unknown_schema_id"
-        ) from exc
+    schema = registry_schema(registry_url, schema_id)  # UnknownSchemaId is a DecodeError
     try:
         record = fastavro.schemaless_reader(io.BytesIO(value[5:]), schema, None)
     except Exception as exc:
