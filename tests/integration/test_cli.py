@@ -7,12 +7,14 @@ from pathlib import Path
 
 from helpers import caudal, cli_env
 
+from caudal.broker.process import free_port
+
 
 def test_up_topics_status_down(tmp_path: Path) -> None:
     env = cli_env(tmp_path)
     up = caudal("up", env=env)
     assert up.returncode == 0, up.stderr
-    assert "broker up" in up.stdout and "storage: s3, durable" in up.stdout
+    assert "broker up" in up.stdout and "Apache Kafka 4." in up.stdout and "KRaft" in up.stdout
     try:
         again = caudal("up", env=env)
         assert again.returncode == 1
@@ -26,6 +28,7 @@ def test_up_topics_status_down(tmp_path: Path) -> None:
         status = caudal("status", env=env)
         assert status.returncode == 0, status.stderr
         assert "x" in status.stdout and "consumer groups" in status.stdout
+        assert "Apache Kafka 4." in status.stdout
     finally:
         down = caudal("down", env=env)
     assert down.returncode == 0 and "stopped" in down.stdout
@@ -33,14 +36,24 @@ def test_up_topics_status_down(tmp_path: Path) -> None:
     assert stopped.returncode == 1 and "not running" in stopped.stdout
 
 
-def test_memory_mode_says_topics_are_lost(tmp_path: Path) -> None:
-    env = cli_env(tmp_path, CAUDAL_BROKER_STORAGE="memory")
-    up = caudal("up", env=env)
-    try:
-        assert up.returncode == 0, up.stderr
-        assert "in memory only" in up.stdout
-    finally:
-        caudal("down", env=env)
+def test_maven_unreachable_at_a_first_start_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    env = cli_env(
+        tmp_path,
+        CAUDAL_JARS_DIR=str(tmp_path / "no-jars-yet"),
+        CAUDAL_MAVEN_REPO=f"http://127.0.0.1:{free_port()}/maven2/",
+        COLUMNS="400",  # one line as written, not as a narrow terminal would wrap it
+    )
+    started = time.monotonic()
+    up = caudal("up", env=env, timeout=120)
+
+    assert time.monotonic() - started < 60  # the broker start timeout
+    assert up.returncode == 1
+    first, *rest = up.stderr.strip().splitlines()
+    assert first.startswith("error: could not fetch kafka-broker jars from http://127.0.0.1:")
+    assert "org.apache.kafka:kafka_2.13:4." in first
+    assert "CAUDAL_JARS_DIR" in up.stderr and "Traceback" not in up.stderr
+    assert len(rest) <= 1  # the "next:" line
+    assert caudal("status", env=env).returncode == 1
 
 
 def test_unreachable_broker_is_one_clear_line_within_bounded_time(tmp_path: Path) -> None:

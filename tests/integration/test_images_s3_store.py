@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from pydantic import SecretStr
 
-from caudal.broker.seaweedfs import S3Store, start_store, stop_store
+from caudal.storage.seaweedfs import S3Store, start_store, stop_store
 from caudal.pipelines.images.classify import classify_requests
 from caudal.pipelines.images.pipeline import images_model
 from caudal.settings import Settings

@@ -1,287 +1,131 @@
-"""Writing to Kafka and to files from Spark, exactly once per micro-batch, on the real broker."""
+"""Exactly-once into Kafka topics with transactions, on the real broker and Spark."""
 
 from __future__ import annotations
 
-import hashlib
+import subprocess
+import sys
 import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-import pyarrow.parquet as pq
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 
 from caudal.broker.admin import TopicAdmin
 from caudal.broker.client import client_config
-from caudal.broker.offsets import EndOffsetProbe
+from caudal.broker.tail import committed_reader, read_range
 from caudal.settings import Settings
 from caudal.sinks.batch_log import BatchLog
-from caudal.sinks.files import AppendFileSink, ParquetSink
-from caudal.sinks.kafka_topic import KafkaTopicSink
-from caudal.streaming.kafka import FORMAT
-from caudal.streaming.kafka.writer import BATCH_HEADER, QUERY_HEADER
+from caudal.sinks.kafka_topic import KafkaTopicSink, transactional_id
 
-Row = tuple[bytes | None, bytes]  # key, value
-ROWS: list[Row] = [
-    (b"k1", b"alpha"),
-    (b"k2", b"beta"),
-    (b"k2", b"beta"),  # a true duplicate row: it must be there twice, not once
-    (None, b"gamma"),
-    (b"k3", b"delta"),
-    (b"k4", b"epsilon"),
-]
+ROWS = [("a", "k1", "alpha"), ("b", "k2", "beta"), ("b", "k2", "beta"), ("a", None, "gamma")]
+"""topic suffix, key, value; a true duplicate row must be there twice, not once."""
 
 
-def read_topic(
-    settings: Settings, bootstrap: str, topic: str
-) -> list[tuple[bytes | None, bytes, dict[str, bytes]]]:
-    """Every record of ``topic``: key, value and headers."""
-    probe = EndOffsetProbe(client_config(settings, bootstrap))
+@pytest.fixture
+def topics(admin: TopicAdmin) -> dict[str, str]:
+    prefix = f"s-{uuid.uuid4().hex[:8]}"
+    names = {s: f"{prefix}-{s}" for s in ("a", "b")}
+    for name in names.values():
+        admin.create(name, 2)
+    return names
+
+
+def frame(spark: Any, topics: dict[str, str], rows: list[tuple[str, str | None, str]]) -> Any:
+    data = [(topics[t], k, v) for t, k, v in rows]
+    return spark.createDataFrame(data, "topic string, key string, value string")
+
+
+def committed(settings: Settings, admin: TopicAdmin, topic: str) -> Counter[tuple[Any, Any]]:
+    """Key/value pairs a read_committed reader sees in ``topic``."""
+    reader = committed_reader(settings, admin.bootstrap, "sink-tests")
     try:
-        meta = probe._consumer.list_topics(topic, timeout=10).topics[topic]
-        ends = probe.end_offsets([(topic, p) for p in meta.partitions])
+        return Counter(
+            (r.key and r.key.decode(), r.value and r.value.decode())
+            for p in admin.partitions(topic)
+            for r in read_range(reader, p, p.start, 10)
+        )
     finally:
-        probe.close()
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "sink-tests"})
-    records = []
+        reader.close()
+
+
+def uncommitted_count(bootstrap: str, topic: str) -> int:
+    """Records on the broker, aborted or open transactions included (read_uncommitted)."""
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": "raw", "isolation.level": "read_uncommitted"}
+    )
     try:
-        for (t, p), end in ends.items():
-            if end == 0:
-                continue
-            consumer.assign([TopicPartition(t, p, 0)])
-            seen = 0
-            while seen < end:
-                msgs = consumer.consume(end - seen, 10)
-                assert msgs, f"{t}[{p}]: nothing fetched at {seen} of {end}"
-                for m in msgs:
-                    assert m.error() is None, m.error()
-                    records.append((m.key(), m.value(), dict(m.headers() or [])))
-                    seen = m.offset() + 1
-            consumer.unassign()
+        return sum(
+            consumer.get_watermark_offsets(TopicPartition(topic, p), 10)[1] for p in (0, 1)
+        )
     finally:
         consumer.close()
-    return records
 
 
-def rows_df(spark: Any, rows: list[Row]) -> Any:
-    return spark.createDataFrame(rows, "key binary, value binary")
+def expect(topics: dict[str, str], rows: list[tuple[str, str | None, str]], topic: str) -> Counter:
+    return Counter((k, v) for t, k, v in rows if topics[t] == topic)
 
 
-def streaming_copy(
-    spark: Any, bootstrap: str, source: str, select: list[str], checkpoint: Path, **sink: str
+def test_a_batch_goes_to_each_row_topic_once_and_a_repeat_is_skipped(
+    spark: Any, settings: Settings, admin: TopicAdmin, topics: dict[str, str], tmp_path: Path
 ) -> None:
-    """A streaming query from ``source`` into the caudal-kafka sink, run until caught up."""
-    query = (
-        spark.readStream.format(FORMAT)
-        .option("kafka.bootstrap.servers", bootstrap)
-        .option("subscribe", source)
-        .option("startingOffsets", "earliest")
-        .option("includeHeaders", "true")
-        .load()
-        .selectExpr(*select)
-        .writeStream.format(FORMAT)
-        .option("kafka.bootstrap.servers", bootstrap)
-        .options(**sink)
-        .option("checkpointLocation", str(checkpoint))
-        .trigger(availableNow=True)
-        .start()
-    )
-    try:
-        assert query.awaitTermination(180), "the streaming write did not finish"
-    finally:
-        query.stop()
-
-
-def produce_input(bootstrap: str, topic: str, n: int) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap})
-    for i in range(n):
-        producer.produce(
-            topic,
-            f"in-{i}".encode(),
-            f"k{i}".encode(),
-            partition=i % 2,
-            headers=[("source", f"s{i}".encode())],
-        )
-    assert producer.flush(10) == 0
-
-
-def test_streaming_write_to_the_topic_option_carries_key_value_and_headers(
-    spark: Any, settings: Settings, admin: TopicAdmin, bootstrap: str, topic: str, tmp_path: Path
-) -> None:
-    out = f"out-{uuid.uuid4().hex[:8]}"
-    admin.create(out, partitions=2)
-    produce_input(bootstrap, topic, 30)
-
-    streaming_copy(
-        spark,
-        bootstrap,
-        topic,
-        ["key", "concat(value, cast('!' AS binary)) AS value", "headers"],
-        tmp_path / "checkpoint",
-        topic=out,
-    )
-
-    written = read_topic(settings, bootstrap, out)
-    assert sorted(written) == sorted(
-        (f"k{i}".encode(), f"in-{i}!".encode(), {"source": f"s{i}".encode()}) for i in range(30)
-    )
-
-
-def test_streaming_write_routes_each_row_by_its_topic_column(
-    spark: Any, settings: Settings, admin: TopicAdmin, bootstrap: str, topic: str, tmp_path: Path
-) -> None:
-    even, odd = f"even-{uuid.uuid4().hex[:8]}", f"odd-{uuid.uuid4().hex[:8]}"
-    admin.create(even, partitions=1)
-    admin.create(odd, partitions=1)
-    produce_input(bootstrap, topic, 20)
-
-    streaming_copy(
-        spark,
-        bootstrap,
-        topic,
-        ["key", "value", f"CASE WHEN partition = 0 THEN '{even}' ELSE '{odd}' END AS topic"],
-        tmp_path / "checkpoint",
-    )
-
-    assert sorted(v for _, v, _ in read_topic(settings, bootstrap, even)) == sorted(
-        f"in-{i}".encode() for i in range(0, 20, 2)
-    )
-    assert sorted(v for _, v, _ in read_topic(settings, bootstrap, odd)) == sorted(
-        f"in-{i}".encode() for i in range(1, 20, 2)
-    )
-
-
-def test_sink_needs_a_value_column_and_a_topic(spark: Any, bootstrap: str, topic: str) -> None:
-    base = {"kafka.bootstrap.servers": bootstrap}
-    with pytest.raises(Exception, match="'value' column"):
-        spark.createDataFrame([(b"k",)], "key binary").write.format(FORMAT).options(
-            **base, topic=topic
-        ).mode("append").save()
-    with pytest.raises(Exception, match="no topic"):
-        rows_df(spark, ROWS).write.format(FORMAT).options(**base).mode("append").save()
-
-
-def topic_sink(bootstrap: str, topic: str) -> KafkaTopicSink:
-    return KafkaTopicSink("out", {"bootstrap.servers": bootstrap}, [topic])
-
-
-def of_batch(
-    records: list[tuple[bytes | None, bytes, dict[str, bytes]]], batch_id: int
-) -> Counter[Row]:
-    return Counter((k, v) for k, v, h in records if h.get(BATCH_HEADER) == str(batch_id).encode())
-
-
-def test_topic_sink_called_twice_for_one_batch_writes_it_once(
-    spark: Any, settings: Settings, bootstrap: str, topic: str, tmp_path: Path
-) -> None:
-    sink = topic_sink(bootstrap, topic)
+    sink = KafkaTopicSink("out", client_config(settings, admin.bootstrap), topics.values())
     write = sink.bind(tmp_path / "checkpoint")
-    batch = rows_df(spark, ROWS)
+    write(frame(spark, topics, ROWS), 0)
+    write(frame(spark, topics, ROWS), 0)
+    sink.close()
 
-    write(batch, 0)
-    write(batch, 0)
-    write(rows_df(spark, ROWS[:2]), 1)
-
-    records = read_topic(settings, bootstrap, topic)
-    assert of_batch(records, 0) == Counter(ROWS)
-    assert of_batch(records, 1) == Counter(ROWS[:2])
-    assert len(records) == len(ROWS) + 2
-    assert sink.batches_skipped == 1
+    for topic in topics.values():
+        assert committed(settings, admin, topic) == expect(topics, ROWS, topic)
+    assert sink.rows_written == 4 and sink.batches_skipped == 1
+    assert sink.rows_by == {topics["a"]: 2, topics["b"]: 2}
 
 
-def test_topic_sink_replay_after_a_crash_mid_batch_completes_it_exactly_once(
-    spark: Any, settings: Settings, bootstrap: str, topic: str, tmp_path: Path
+def test_a_replay_after_the_broker_commit_but_before_the_batch_log_is_skipped(
+    spark: Any, settings: Settings, admin: TopicAdmin, topics: dict[str, str], tmp_path: Path
 ) -> None:
     checkpoint = tmp_path / "checkpoint"
-    sink = topic_sink(bootstrap, topic)
-    write = sink.bind(checkpoint)
-    write(rows_df(spark, ROWS[:2]), 4)  # an earlier, committed batch with the same rows
+    first = KafkaTopicSink("out", client_config(settings, admin.bootstrap), topics.values())
+    first.bind(checkpoint)(frame(spark, topics, ROWS), 0)
+    first.close()
+    # the crash fell after commit_transaction and before the batch log's commit marker
+    (checkpoint / "sinks" / "out" / "commit" / "0").unlink()
 
-    # The crashed attempt of batch 5: the intent was recorded, then part of the rows went out.
-    log = BatchLog(checkpoint / "sinks" / sink.name)
-    query_id = hashlib.sha1(str(log.directory.resolve()).encode()).hexdigest()[:16]
-    probe = EndOffsetProbe(client_config(settings, bootstrap))
-    try:
-        ends = probe.end_offsets([(topic, 0), (topic, 1)])
-    finally:
-        probe.close()
-    log.record_intent(5, {"ends": [[t, p, o] for (t, p), o in ends.items()]})
-    producer = Producer({"bootstrap.servers": bootstrap})
-    for key, value in [ROWS[0], ROWS[1], ROWS[3]]:
-        stamp = [(QUERY_HEADER, query_id.encode()), (BATCH_HEADER, b"5")]
-        producer.produce(topic, value, key, headers=stamp)
-    # records that look alike but belong to another batch or another query
-    producer.produce(topic, ROWS[2][1], ROWS[2][0], headers=[(BATCH_HEADER, b"5")])
-    producer.produce(
-        topic, ROWS[4][1], ROWS[4][0], headers=[(QUERY_HEADER, b"other"), (BATCH_HEADER, b"5")]
-    )
-    earlier = [(QUERY_HEADER, query_id.encode()), (BATCH_HEADER, b"4")]
-    producer.produce(topic, ROWS[5][1], ROWS[5][0], headers=earlier)
-    assert producer.flush(10) == 0
+    again = KafkaTopicSink("out", client_config(settings, admin.bootstrap), topics.values())
+    again.bind(checkpoint)(frame(spark, topics, ROWS), 0)
+    again.close()
 
-    write(rows_df(spark, ROWS), 5)
-
-    mine = [
-        (k, v)
-        for k, v, h in read_topic(settings, bootstrap, topic)
-        if h.get(QUERY_HEADER) == query_id.encode() and h.get(BATCH_HEADER) == b"5"
-    ]
-    assert Counter(mine) == Counter(ROWS)
-    assert sink.rows_written == 2 + len(ROWS) - 3
-    assert log.committed(5)
-    write(rows_df(spark, ROWS), 5)
-    assert sink.batches_skipped == 1
+    for topic in topics.values():
+        assert committed(settings, admin, topic) == expect(topics, ROWS, topic)
 
 
-def frame(rows: list[tuple[int, str]]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["id", "name"])
-
-
-def test_append_file_sink_replay_after_a_partial_append_leaves_each_row_once(
-    spark: Any, tmp_path: Path
+def test_a_job_killed_inside_a_transaction_leaves_nothing_visible_and_the_replay_is_once(
+    spark: Any, settings: Settings, admin: TopicAdmin, topics: dict[str, str], tmp_path: Path
 ) -> None:
-    path = tmp_path / "out" / "results.csv"
     checkpoint = tmp_path / "checkpoint"
-    sink = AppendFileSink(path)
-    write = sink.bind(checkpoint)
-    first = [(1, "one"), (2, "two")]
-    second = [(3, "three"), (4, "four, with a comma")]
-    write(spark.createDataFrame(first, "id int, name string"), 0)
+    log = BatchLog(checkpoint / "sinks" / "out")
+    log.record_intent(0, {})
+    # a producer with the sink's transactional id writes half a batch, then dies by SIGKILL
+    script = f"""
+import os, signal
+from confluent_kafka import Producer
+p = Producer({{"bootstrap.servers": {admin.bootstrap!r}, "transactional.id": {transactional_id(log)!r}}})
+p.init_transactions(30)
+p.begin_transaction()
+for i in range(100):
+    p.produce({topics["a"]!r}, b"half-%d" % i, partition=i % 2)
+p.flush(30)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+    killed = subprocess.run([sys.executable, "-c", script], timeout=60)
+    assert killed.returncode == -9
+    assert uncommitted_count(admin.bootstrap, topics["a"]) == 100
+    assert committed(settings, admin, topics["a"]) == Counter()
 
-    # batch 1 crashed half-way through its append, after recording its intent
-    log = BatchLog(checkpoint / "sinks" / sink.name)
-    log.record_intent(1, {"start": path.stat().st_size})
-    with path.open("ab") as fh:
-        fh.write(b'3,three\n4,"four, wi')
+    sink = KafkaTopicSink("out", client_config(settings, admin.bootstrap), topics.values())
+    sink.bind(checkpoint)(frame(spark, topics, ROWS), 0)
+    sink.close()
 
-    write(spark.createDataFrame(second, "id int, name string"), 1)
-    write(spark.createDataFrame(second, "id int, name string"), 1)
-
-    assert pd.read_csv(path).to_dict("records") == frame(first + second).to_dict("records")
-    assert sink.batches_skipped == 1
-
-
-def test_parquet_sink_is_idempotent_per_batch(spark: Any, tmp_path: Path) -> None:
-    path = tmp_path / "out.parquet"
-    checkpoint = tmp_path / "checkpoint"
-    sink = ParquetSink(path)
-    write = sink.bind(checkpoint)
-    first = [(1, "one"), (2, "two")]
-    second = [(3, "three")]
-    write(spark.createDataFrame(first, "id int, name string"), 0)
-    write(spark.createDataFrame(first, "id int, name string"), 0)
-
-    # batch 1 crashed after its file was in place but before the commit marker
-    (path / "part-00000001.parquet").write_bytes(b"PAR1 truncated garbage")
-    (path / ".part-00000001.parquet.tmp").write_bytes(b"PAR1 half")
-    write(spark.createDataFrame(second, "id int, name string"), 1)
-
-    table = pq.read_table(path).to_pandas().sort_values("id", ignore_index=True)
-    assert table.to_dict("records") == frame(first + second).to_dict("records")
-    assert sink.batches_skipped == 1
-    assert sorted(p.name for p in path.glob("part-*")) == [
-        "part-00000000.parquet",
-        "part-00000001.parquet",
-    ]
+    for topic in topics.values():
+        assert committed(settings, admin, topic) == expect(topics, ROWS, topic)

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka import (
+    Consumer,
+    ConsumerGroupTopicPartitions,
+    IsolationLevel,
+    KafkaException,
+    TopicPartition,
+)
+from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
 
 from caudal.broker.client import client_config
 from caudal.broker.exceptions import BrokerError, BrokerUnreachable, TopicNotFound
-from caudal.broker.offsets import EndOffsetProbe
 from caudal.settings import Settings
 
 
@@ -50,7 +56,6 @@ class TopicAdmin:
         self._timeout = settings.kafka_timeout_s
         self._conf = client_config(settings, bootstrap)
         self._admin = AdminClient(self._conf)
-        self._probe: EndOffsetProbe | None = None
         self._committers: dict[str, Consumer] = {}
 
     def topics(self) -> dict[str, int]:
@@ -72,8 +77,9 @@ class TopicAdmin:
         """Create a topic; returns False when it existed and ``exist_ok``."""
         if exist_ok and name in self.topics():
             return False
+        # Replication -1: the cluster's default.replication.factor (3 on a 3-node cluster).
         future = self._admin.create_topics(
-            [NewTopic(name, partitions, 1, config=config or {})], request_timeout=self._timeout
+            [NewTopic(name, partitions, -1, config=config or {})], request_timeout=self._timeout
         )[name]
         try:
             self._wait(future, f"could not create topic {name!r}")
@@ -89,17 +95,38 @@ class TopicAdmin:
         self._wait(future, f"could not delete topic {name!r}")
 
     def partitions(self, name: str) -> list[PartitionState]:
-        """Per partition: leader, first offset and true end offset."""
+        """Per partition: leader, first offset and end offset (read_committed)."""
         meta = self._require(name)
-        probe = self._end_probe()
         keys = [(name, p) for p in sorted(meta.partitions)]
-        ends = probe.end_offsets(keys)
+        starts = self.offsets(keys, OffsetSpec.earliest())
+        ends = self.end_offsets(keys)
         return [
-            PartitionState(
-                name, p, meta.partitions[p].leader, probe.watermarks((name, p))[0], ends[(name, p)]
-            )
+            PartitionState(name, p, meta.partitions[p].leader, starts[(name, p)], ends[(name, p)])
             for _, p in keys
         ]
+
+    def end_offsets(self, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        """The last stable offset of each partition: what a read_committed reader reaches."""
+        return self.offsets(partitions, OffsetSpec.latest())
+
+    def offsets(
+        self, partitions: Iterable[tuple[str, int]], spec: OffsetSpec
+    ) -> dict[tuple[str, int], int]:
+        """ListOffsets for ``spec`` (earliest, latest) under read_committed isolation."""
+        request = {TopicPartition(t, p): spec for t, p in partitions}
+        if not request:
+            return {}
+        futures = self._admin.list_offsets(
+            request,
+            isolation_level=IsolationLevel.READ_COMMITTED,
+            request_timeout=self._timeout,
+        )
+        return {
+            (tp.topic, tp.partition): int(
+                self._wait(f, f"could not list offsets of {tp.topic}").offset
+            )
+            for tp, f in futures.items()
+        }
 
     def group_lags(self) -> list[GroupLag]:
         """Committed offset and lag of every consumer group on every partition it committed."""
@@ -135,7 +162,7 @@ class TopicAdmin:
             for tp in result.topic_partitions or []
             if tp.offset >= 0
         }
-        ends = self._end_probe().end_offsets(committed.keys())
+        ends = self.end_offsets(committed.keys())
         return [
             GroupLag(group, t, p, off, ends[(t, p)]) for (t, p), off in sorted(committed.items())
         ]
@@ -174,13 +201,6 @@ class TopicAdmin:
             )
         return meta.topics[name]
 
-    def _end_probe(self) -> EndOffsetProbe:
-        if self._probe is None:
-            self._probe = EndOffsetProbe(self._conf, self._timeout)
-        return self._probe
-
     def close(self) -> None:
-        if self._probe is not None:
-            self._probe.close()
         for consumer in self._committers.values():
             consumer.close()

@@ -38,3 +38,38 @@ def client_config(settings: Settings, bootstrap: str, **extra: Any) -> dict[str,
         **security_config(settings),
         **extra,
     }
+
+
+_LOGIN_MODULES = {
+    "PLAIN": "org.apache.kafka.common.security.plain.PlainLoginModule",
+    "SCRAM-SHA-256": "org.apache.kafka.common.security.scram.ScramLoginModule",
+    "SCRAM-SHA-512": "org.apache.kafka.common.security.scram.ScramLoginModule",
+}
+
+
+def java_client_config(settings: Settings, bootstrap: str) -> dict[str, str]:
+    """The same connection for a Java client (Spark's Kafka connector): its own key names.
+
+    Runs on the driver; Spark redacts the ``sasl.jaas.config`` it carries from its logs.
+    """
+    timeout_ms = str(int(settings.kafka_timeout_s * 1000))
+    conf = {
+        "bootstrap.servers": bootstrap,
+        "request.timeout.ms": timeout_ms,
+        "socket.connection.setup.timeout.ms": timeout_ms,
+    }
+    if settings.kafka_security_protocol:
+        conf["security.protocol"] = settings.kafka_security_protocol
+    if settings.kafka_sasl_mechanism:
+        conf["sasl.mechanism"] = settings.kafka_sasl_mechanism
+        module = _LOGIN_MODULES.get(settings.kafka_sasl_mechanism.upper())
+        if module and settings.kafka_sasl_username and settings.kafka_sasl_password:
+            password = settings.kafka_sasl_password.get_secret_value().replace('"', '\\"')
+            conf["sasl.jaas.config"] = (
+                f'{module} required username="{settings.kafka_sasl_username}" '
+                f'password="{password}";'
+            )
+    if settings.kafka_ssl_ca_location:
+        conf["ssl.truststore.type"] = "PEM"
+        conf["ssl.truststore.location"] = str(settings.kafka_ssl_ca_location)
+    return conf

@@ -1,17 +1,16 @@
-"""The embedded broker behind ``caudal up`` / ``down`` / ``status``.
+"""The embedded Apache Kafka cluster behind ``caudal up`` / ``down`` / ``status``.
 
-Apache Kafka (KRaft) when ``KAFKA_HOME`` is set, else Tansu: in memory, or durable on an
-embedded SeaweedFS S3 store (``CAUDAL_BROKER_STORAGE=s3``), which starts before Tansu and stops
-after it. One broker per data dir: the pid file under ``<data_dir>/broker`` is the single source
-of truth for its address.
+One KRaft node by default, three with ``caudal up --brokers 3``; each node is a JVM started
+from the Maven jars (``caudal.jars``) with its log under ``<data_dir>/broker/node-<id>``, so
+topics survive ``caudal down``/``up`` and kill -9. The pid files under ``<data_dir>/broker``
+are the single source of truth for the cluster's address.
 """
 
 from __future__ import annotations
 
-import re
 import time
-import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
 
@@ -23,143 +22,212 @@ from caudal.broker.exceptions import (
     BrokerUnreachable,
     PortInUse,
 )
-from caudal.broker.kraft import kraft_command
-from caudal.broker.process import ManagedProcess, ProcessRecord, free_port, port_is_free
-from caudal.broker.seaweedfs import BUCKET, start_store, stop_store, store_process
-from caudal.broker.tansu import MEMORY_ONLY_NOTICE, find_tansu, tansu_command
+from caudal.broker.kraft import (
+    ClusterLayout,
+    Node,
+    format_storage,
+    formatted_cluster_id,
+    java_command,
+    new_cluster_id,
+    node_dir,
+    write_config,
+)
+from caudal.broker.process import ManagedProcess, free_port, port_is_free
+from caudal.jars import KAFKA_BROKER, KAFKA_VERSION, resolve
 from caudal.settings import Settings
+from caudal.streaming.java import find_java_home
 
 
 @dataclass
 class BrokerInfo:
-    """A running embedded broker as ``status`` shows it."""
+    """A running embedded cluster as ``status`` shows it."""
 
     bootstrap: str
     kind: str
-    pid: int
-    storage: str
-    notice: str | None
-    incarnation: str | None
-    """Set only on a memory-only broker: its topics die with it (see pipelines/runner.py)."""
-    data: str | None = None
-    """Where a durable broker keeps its topics on disk."""
+    version: str
+    pids: list[int]
+    nodes: int
+    """Nodes the cluster was made with; ``len(pids)`` of them are running."""
+    data: str
+
+    @property
+    def pid(self) -> int:
+        return self.pids[0]
+
+    @property
+    def description(self) -> str:
+        nodes = f"{self.nodes} node" + ("s" if self.nodes > 1 else "")
+        if len(self.pids) < self.nodes:
+            nodes = f"{len(self.pids)} of {nodes} up"
+        pids = ", ".join(str(p) for p in self.pids)
+        return f"{self.kind} {self.version}, KRaft, {nodes}, pid {pids}"
 
 
-ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
-STORE_DOWN_NOTICE = (
-    "its SeaweedFS store is not running: topics can be neither read nor written "
-    "(run `caudal down`, then `caudal up`)"
-)
+KIND = "Apache Kafka"
 
 
-def _process(settings: Settings) -> ManagedProcess:
-    return ManagedProcess(settings.broker_dir, "broker")
+def _layout_file(settings: Settings) -> Path:
+    return settings.broker_dir / "cluster.json"
 
 
-def _info(record: ProcessRecord) -> BrokerInfo:
-    return BrokerInfo(
-        bootstrap=f"127.0.0.1:{record.port}",
-        kind=record.facts.get("kind", "?"),
-        pid=record.pid,
-        storage=record.facts.get("storage", "?"),
-        notice=record.facts.get("notice"),
-        incarnation=record.facts.get("incarnation"),
-        data=record.facts.get("data"),
-    )
+def _node_process(settings: Settings, node_id: int) -> ManagedProcess:
+    return ManagedProcess(settings.broker_dir, f"broker-{node_id}")
+
+
+def node_processes(settings: Settings) -> list[ManagedProcess]:
+    """The pid/log files of every node the data dir's cluster has (none before a first start)."""
+    layout = ClusterLayout.load(_layout_file(settings))
+    return [_node_process(settings, n.id) for n in layout.nodes] if layout else []
 
 
 def running_broker(settings: Settings) -> BrokerInfo | None:
-    """The live broker; a durable one whose store died carries a notice saying so."""
-    record = _process(settings).running()
-    if record is None:
+    """The embedded cluster when at least one of its nodes is alive."""
+    layout = ClusterLayout.load(_layout_file(settings))
+    if layout is None:
         return None
-    info = _info(record)
-    if info.storage == "s3" and store_process(settings).running() is None:
-        info.notice = STORE_DOWN_NOTICE
-    return info
-
-
-def start_broker(settings: Settings) -> tuple[BrokerInfo, list[str]]:
-    """Start the embedded broker and wait until it answers; returns it and warnings to show."""
-    proc = _process(settings)
-    warnings = _clear_stale(settings, proc)
-    settings.broker_dir.mkdir(parents=True, exist_ok=True)
-    record: ProcessRecord | None = None
-    try:
-        record = _launch(settings, proc)
-        wait_ready(settings, f"127.0.0.1:{record.port}", settings.broker_start_timeout_s, proc)
-    except BrokerError as exc:
-        proc.stop(timeout_s=2)
-        stop_store(settings)
-        if isinstance(exc, BrokerUnreachable) and record and record.facts["storage"] == "s3":
-            raise _unreadable_store(record.facts["data"], proc) from exc
-        raise
-    return _info(record), warnings
-
-
-def _unreadable_store(data: str, proc: ManagedProcess) -> BrokerError:
-    """Tansu answers no request while it cannot read its cluster state from S3 (measured with
-    a volume file deleted), so a silent broker on a running store means a damaged store."""
-    lines = [ANSI_ESCAPE.sub("", line)[:240] for line in proc.log_tail(3).splitlines()]
-    return BrokerError(
-        f"Tansu could not read its topics from the SeaweedFS store {data} (damaged?); "
-        f"log {proc.log_file}, last lines:\n" + "\n".join(lines),
-        "restore the store from a backup, or delete it and seaweedfs.json to start empty",
+    live = [
+        (node, record)
+        for node in layout.nodes
+        if (record := _node_process(settings, node.id).running()) is not None
+    ]
+    if not live:
+        return None
+    return BrokerInfo(
+        bootstrap=",".join(f"127.0.0.1:{record.port}" for _, record in live),
+        kind=KIND,
+        version=str(live[0][1].facts.get("version", "?")),
+        pids=[record.pid for _, record in live],
+        nodes=len(layout.nodes),
+        data=str(settings.broker_dir),
     )
 
 
-def _clear_stale(settings: Settings, proc: ManagedProcess) -> list[str]:
-    """Refuse a live broker; drop pid files whose processes died (Tansu's or its store's)."""
-    live = proc.running()
-    if live is not None:
+def start_broker(settings: Settings, brokers: int = 1) -> tuple[BrokerInfo, list[str]]:
+    """Start the nodes of the embedded cluster that are not running; wait until all answer.
+
+    Returns the cluster and warnings to show (stale pid files removed). Refuses when every
+    node already runs, and a data dir made for another number of nodes.
+    """
+    settings.broker_dir.mkdir(parents=True, exist_ok=True)
+    layout = ClusterLayout.load(_layout_file(settings))
+    if layout is not None and len(layout.nodes) != brokers:
+        raise BrokerError(
+            f"the data dir {settings.data_dir} holds a {len(layout.nodes)}-node cluster",
+            f"run `caudal up --brokers {len(layout.nodes)}`, or use another CAUDAL_DATA_DIR",
+        )
+    warnings = _clear_stale(settings, brokers)
+    classpath = resolve(KAFKA_BROKER, settings)
+    java = java_command(
+        find_java_home() / "bin" / "java", classpath, settings.broker_heap_mb, settings.broker_dir
+    )
+    layout = _prepare(settings, layout, brokers, java)
+    started: list[ManagedProcess] = []
+    try:
+        for node in layout.nodes:
+            proc = _node_process(settings, node.id)
+            if proc.running() is None:
+                config = node_dir(settings.broker_dir, node) / "server.properties"
+                facts = {"version": KAFKA_VERSION, "node": node.id}
+                proc.start([*java, "kafka.Kafka", str(config)], node.port, facts=facts)
+                started.append(proc)
+        wait_ready(
+            settings, layout.bootstrap, settings.broker_start_timeout_s, started, brokers=brokers
+        )
+    except BaseException:
+        for proc in started:
+            proc.stop(timeout_s=2)
+        raise
+    info = running_broker(settings)
+    assert info is not None
+    return info, warnings
+
+
+def _clear_stale(settings: Settings, brokers: int) -> list[str]:
+    """Refuse a cluster whose nodes all run; drop pid files whose processes died."""
+    procs = [_node_process(settings, i) for i in range(1, brokers + 1)]
+    live = [record for p in procs if (record := p.running()) is not None]
+    if len(live) == brokers:
+        where = ",".join(f"127.0.0.1:{r.port}" for r in live)
         raise BrokerAlreadyRunning(
-            f"the embedded broker is already running at 127.0.0.1:{live.port} (pid {live.pid})",
+            f"the embedded broker is already running at {where} "
+            f"(pid {', '.join(str(r.pid) for r in live)})",
             "use it as it is, or `caudal down` first",
         )
     warnings = []
-    for stale, what in ((proc, "broker"), (store_process(settings), "SeaweedFS store")):
-        if stale.is_stale():
-            warnings.append(f"removed a stale pid file ({stale.pid_file}): its {what} had died")
-            stale.pid_file.unlink(missing_ok=True)
+    for proc in procs:
+        if proc.is_stale():
+            warnings.append(f"removed a stale pid file ({proc.pid_file}): its broker had died")
+            proc.pid_file.unlink(missing_ok=True)
     return warnings
 
 
-def _launch(settings: Settings, proc: ManagedProcess) -> ProcessRecord:
-    """Start the broker process, after its store if it has one."""
-    if settings.kafka_home is not None:
-        port = _choose_port(settings)
-        command = kraft_command(settings.kafka_home, settings.broker_dir, port, free_port())
-        facts = {"kind": "apache-kafka-kraft", "storage": str(settings.broker_dir / "kraft-logs")}
-        return proc.start(command, port, facts=facts)
-    binary = find_tansu(settings)
-    if settings.broker_storage == "memory":
-        port = _choose_port(settings)
-        facts = {
-            "kind": "tansu",
-            "storage": "memory",
-            "notice": MEMORY_ONLY_NOTICE,
-            "incarnation": uuid.uuid4().hex,
-        }
-        return proc.start(tansu_command(binary, port), port, facts=facts)
-    # The store first: the ports it reuses are not reserved until it listens on them, and a
-    # free port picked before that became its master's port once (measured).
-    store = start_store(settings)
-    port = _choose_port(settings)
-    facts = {"kind": "tansu", "storage": "s3", "data": str(store.data), "store": store.endpoint}
-    command = tansu_command(binary, port, f"s3://{BUCKET}/")
-    return proc.start(command, port, env=store.client_env(), facts=facts)
+def _prepare(
+    settings: Settings, layout: ClusterLayout | None, brokers: int, java: list[str]
+) -> ClusterLayout:
+    """Ports for the nodes about to start, configs for all, storage formatted once."""
+    fresh = layout is None
+    if layout is None:
+        layout = ClusterLayout(new_cluster_id(), [Node(i, 0, 0) for i in range(1, brokers + 1)])
+    for node in layout.nodes:
+        record = _node_process(settings, node.id).running()
+        if record is None:
+            wanted = settings.broker_port if node.id == 1 else None
+            node.port = _port(node.port, wanted)
+            node.controller_port = _port(node.controller_port, None, taken={node.port})
+    for node in layout.nodes:
+        config = write_config(settings.broker_dir, layout, node)
+        log_dir = node_dir(settings.broker_dir, node) / "log"
+        found = formatted_cluster_id(log_dir)
+        if found is None:
+            if not fresh and any(log_dir.glob("*-*")):
+                raise _damaged(log_dir)
+            format_storage(java, config, layout.cluster_id)
+        elif found != layout.cluster_id:
+            raise BrokerError(
+                f"the Kafka log dir {log_dir} was formatted for cluster {found}, but this data "
+                f"dir's cluster is {layout.cluster_id}",
+                "point CAUDAL_DATA_DIR at the data dir it belongs to, or delete "
+                f"{settings.broker_dir} to start an empty cluster",
+            )
+    layout.save(_layout_file(settings))
+    return layout
+
+
+def _damaged(log_dir: Path) -> BrokerError:
+    return BrokerError(
+        f"the Kafka log dir {log_dir} holds topics but no meta.properties (damaged?)",
+        "restore it from a backup, or delete it to start that node empty",
+    )
+
+
+def _port(previous: int, wanted: int | None, taken: set[int] | None = None) -> int:
+    """``wanted`` (refused when busy), else the previous port while free, else a free one."""
+    if wanted is not None:
+        if not port_is_free(wanted):
+            raise PortInUse(
+                f"port {wanted} is already in use",
+                "pick another CAUDAL_BROKER_PORT, or unset it to take a free one",
+            )
+        return wanted
+    if previous and previous not in (taken or set()) and port_is_free(previous):
+        return previous
+    port = free_port()
+    while port in (taken or set()):
+        port = free_port()
+    return port
 
 
 def stop_broker(settings: Settings) -> bool:
-    """Stop the embedded broker, then its store (Tansu may write until it exits); False when
-    neither was running."""
-    broker = _process(settings).stop()
-    store = stop_store(settings)
-    return broker or store
+    """Stop every node (all signalled first: a KRaft node waits for its quorum to leave);
+    False when none was running."""
+    procs = node_processes(settings)
+    for proc in procs:
+        proc.signal_stop()
+    return any([proc.stop(timeout_s=20) for proc in procs])
 
 
 def resolve_bootstrap(settings: Settings) -> str:
-    """The configured cluster, else the running embedded broker; never guesses a default."""
+    """The configured cluster, else the running embedded one; never guesses a default."""
     if settings.kafka_bootstrap:
         return settings.kafka_bootstrap
     info = running_broker(settings)
@@ -172,34 +240,32 @@ def resolve_bootstrap(settings: Settings) -> str:
 
 
 def wait_ready(
-    settings: Settings, bootstrap: str, timeout_s: float, proc: ManagedProcess | None = None
+    settings: Settings,
+    bootstrap: str,
+    timeout_s: float,
+    procs: list[ManagedProcess] | None = None,
+    brokers: int = 1,
 ) -> None:
-    """Block until the broker answers a metadata request, or raise within ``timeout_s``."""
+    """Block until ``brokers`` brokers answer a metadata request, or raise within ``timeout_s``."""
     admin = AdminClient(client_config(settings, bootstrap))
     deadline = time.monotonic() + timeout_s
     while True:
-        if proc is not None and proc.running() is None:
-            raise BrokerError(
-                f"the broker exited during start-up; log {proc.log_file}:\n{proc.log_tail()}"
-            )
+        for proc in procs or []:
+            if proc.running() is None:
+                raise BrokerError(
+                    f"a Kafka broker exited during start-up; log {proc.log_file}:\n"
+                    f"{proc.log_tail()}"
+                )
         try:
-            admin.list_topics(timeout=min(1.0, timeout_s))
-            return
+            answered = len(admin.list_topics(timeout=min(1.0, timeout_s)).brokers)
+            if answered >= brokers:
+                return
+            reason = f"{answered} of {brokers} brokers registered"
         except Exception as exc:
-            if time.monotonic() >= deadline:
-                raise BrokerUnreachable(
-                    f"no Kafka broker answered at {bootstrap} within {timeout_s:.0f} s ({exc})",
-                    "check the address and that the broker runs (`caudal status`)",
-                ) from exc
-            time.sleep(0.1)
-
-
-def _choose_port(settings: Settings) -> int:
-    if settings.broker_port is None:
-        return free_port()
-    if not port_is_free(settings.broker_port):
-        raise PortInUse(
-            f"port {settings.broker_port} is already in use",
-            "pick another CAUDAL_BROKER_PORT, or unset it to take a free one",
-        )
-    return settings.broker_port
+            reason = str(exc)
+        if time.monotonic() >= deadline:
+            raise BrokerUnreachable(
+                f"no Kafka broker answered at {bootstrap} within {timeout_s:.0f} s ({reason})",
+                "check the address and that the broker runs (`caudal status`)",
+            )
+        time.sleep(0.1)

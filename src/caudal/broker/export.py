@@ -1,8 +1,7 @@
 """Every record of a topic, decoded, into a JSON array or JSON-lines file.
 
-Reads each partition from its first to its true end offset (found by fetching, so a broker
-that under-reports the end still exports everything) with ``assign()`` and explicit offsets,
-and decodes values as ``caudal topics tail`` does (Avro by registry or embedded schema, JSON,
+Reads each partition's committed records (``read_committed``) from its first offset to the
+end it had when the export started, with ``assign()`` and explicit offsets, and decodes values as ``caudal topics tail`` does (Avro by registry or embedded schema, JSON,
 text). What was in the topic when the export started is what is exported.
 """
 
@@ -14,11 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer, TopicPartition
-
 from caudal.broker.admin import TopicAdmin
-from caudal.broker.client import client_config
-from caudal.broker.tail import TailRecord
+from caudal.broker.tail import TailRecord, committed_reader, read_range
 from caudal.errors import CaudalError
 from caudal.settings import Settings
 from caudal.streaming.serde import DecodeError, decode_value
@@ -35,40 +31,16 @@ def read_topic(
     """All records, partition by partition, in offset order; ``progress(done, total)``."""
     parts = [p for p in admin.partitions(topic) if p.end > p.start]
     total, done = sum(p.records for p in parts), 0
-    consumer = Consumer(
-        client_config(
-            settings,
-            admin.bootstrap,
-            **{"group.id": "caudal-export", "enable.auto.commit": False},
-        )
-    )
+    consumer = committed_reader(settings, admin.bootstrap, "caudal-export")
     try:
         for p in parts:
-            consumer.assign([TopicPartition(topic, p.partition, p.start)])
-            position = p.start
-            while position < p.end:
-                # consume() waits for the whole count: never ask past the end
-                msgs = consumer.consume(min(10_000, p.end - position), settings.kafka_timeout_s)
-                if not msgs:
-                    raise CaudalError(
-                        f"{topic}[{p.partition}] stopped answering at offset {position} of {p.end}",
-                        "check the broker (`caudal status`) and run the command again",
-                    )
-                for m in msgs:
-                    if m.error() is not None or m.offset() >= p.end:
-                        continue
-                    position = m.offset() + 1
-                    done += 1
-                    yield TailRecord(
-                        m.partition(),
-                        m.offset(),
-                        m.timestamp()[1],
-                        m.key(),
-                        m.value(),
-                        list(m.headers() or []),
-                    )
-                if progress is not None:
+            for record in read_range(consumer, p, p.start, settings.kafka_timeout_s):
+                done += 1
+                yield record
+                if progress is not None and done % 10_000 == 0:
                     progress(done, total)
+        if progress is not None:  # transaction markers take offsets: the total was an estimate
+            progress(done, done)
     finally:
         consumer.close()
 

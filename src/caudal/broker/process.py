@@ -121,6 +121,13 @@ class ManagedProcess:
         self.pid_file.write_text(json.dumps(asdict(record)))
         return record
 
+    def signal_stop(self) -> None:
+        """SIGTERM without waiting, so several servers can shut down at once."""
+        record = self.running()
+        if record is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(record.pid, signal.SIGTERM)
+
     def stop(self, timeout_s: float = 10.0) -> bool:
         """SIGTERM, then SIGKILL after ``timeout_s``; removes the pid file. False if none ran."""
         record = self.running()

@@ -1,13 +1,15 @@
-"""The last N records of a topic across its partitions, newest last."""
+"""Reading committed records back: the last N of a topic (``caudal topics tail``) or a range."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, TopicPartition
 
-from caudal.broker.admin import TopicAdmin
+from caudal.broker.admin import PartitionState, TopicAdmin
 from caudal.broker.client import client_config
+from caudal.errors import CaudalError
 from caudal.settings import Settings
 
 
@@ -21,43 +23,71 @@ class TailRecord:
     headers: list[tuple[str, bytes]]
 
 
-def tail(settings: Settings, admin: TopicAdmin, topic: str, n: int) -> list[TailRecord]:
-    """Reads up to ``n`` records from the end of each partition, keeps the ``n`` newest."""
-    states = [p for p in admin.partitions(topic) if p.end > p.start]
-    consumer = Consumer(
+def committed_reader(settings: Settings, bootstrap: str, group: str) -> Consumer:
+    """A consumer of committed records only, told where each partition ends; no group
+    membership (partitions are assigned), no commits."""
+    return Consumer(
         client_config(
             settings,
-            admin.bootstrap,
+            bootstrap,
             **{
-                "group.id": "caudal-tail",
+                "group.id": group,
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
+                "isolation.level": "read_committed",
+                "enable.partition.eof": True,
             },
         )
     )
+
+
+def read_range(
+    consumer: Consumer, partition: PartitionState, start: int, timeout_s: float
+) -> Iterator[TailRecord]:
+    """The committed records of ``partition`` from ``start`` to its end, in offset order.
+
+    A transaction's commit marker takes an offset, and an aborted record is skipped, so the
+    last record may sit before the end offset: the partition-EOF event says where it stops.
+    """
+    consumer.assign([TopicPartition(partition.topic, partition.partition, start)])
+    position = start
+    while position < partition.end:
+        # consume() waits for the whole count: never ask for more than can remain
+        msgs = consumer.consume(min(10_000, partition.end - position), timeout_s)
+        if not msgs:
+            raise CaudalError(
+                f"{partition.topic}[{partition.partition}] stopped answering at offset "
+                f"{position} of {partition.end}",
+                "check the broker (`caudal status`) and run the command again",
+            )
+        for m in msgs:
+            error = m.error()
+            if error is not None:
+                if error.code() == KafkaError._PARTITION_EOF:
+                    return
+                raise CaudalError(f"reading {partition.topic}: {error.str()}")
+            if m.offset() >= partition.end:
+                return
+            position = m.offset() + 1
+            yield TailRecord(
+                m.partition(),
+                m.offset(),
+                m.timestamp()[1],
+                m.key(),
+                m.value(),
+                list(m.headers() or []),
+            )
+
+
+def tail(settings: Settings, admin: TopicAdmin, topic: str, n: int) -> list[TailRecord]:
+    """Reads up to ``n`` records from the end of each partition, keeps the ``n`` newest."""
+    consumer = committed_reader(settings, admin.bootstrap, "caudal-tail")
     records: list[TailRecord] = []
     try:
-        for p in states:
-            start = max(p.start, p.end - n)
-            consumer.assign([TopicPartition(topic, p.partition, start)])
-            position = start
-            while position < p.end:
-                msgs = consumer.consume(min(n, p.end - position), settings.kafka_timeout_s)
-                if not msgs:
-                    break
-                for m in msgs:
-                    if m.error() is None and m.offset() < p.end:
-                        records.append(
-                            TailRecord(
-                                m.partition(),
-                                m.offset(),
-                                m.timestamp()[1],
-                                m.key(),
-                                m.value(),
-                                list(m.headers() or []),
-                            )
-                        )
-                        position = m.offset() + 1
+        for p in admin.partitions(topic):
+            if p.end > p.start:
+                start = max(p.start, p.end - n)
+                records.extend(read_range(consumer, p, start, settings.kafka_timeout_s))
     finally:
         consumer.close()
     records.sort(key=lambda r: (r.timestamp_ms, r.partition, r.offset))

@@ -12,10 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from caudal.broker.client import client_config
+from caudal.broker.client import java_client_config
 from caudal.settings import Settings
 from caudal.sinks.base import BatchSink
-from caudal.streaming.kafka import FORMAT
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -65,23 +64,29 @@ class JobContext:
     pipeline: str
 
     def kafka_options(self, **extra: str) -> dict[str, str]:
-        conf = client_config(self.settings, self.bootstrap)
-        opts = {f"kafka.{k}": str(v) for k, v in conf.items()}
-        return {**opts, **extra}
+        """Options of Spark's Kafka connector for this cluster (``kafka.*`` client settings)."""
+        conf = java_client_config(self.settings, self.bootstrap)
+        return {**{f"kafka.{k}": v for k, v in conf.items()}, **extra}
 
     def read_topics(
         self, spark: SparkSession, topics: list[str], query: str, **options: str
     ) -> DataFrame:
-        """A streaming DataFrame over ``topics`` with Spark's Kafka columns, from the start."""
+        """A streaming DataFrame over ``topics`` with Spark's Kafka columns, from the start.
+
+        ``read_committed``: records of aborted (or still open) transactions are never read.
+        Offsets live in the query's checkpoint; the runner copies them to the consumer group
+        ``group_name(pipeline, query)`` only so that lag shows in ``caudal status``.
+        """
         opts = self.kafka_options(
             subscribe=",".join(topics),
             startingOffsets="earliest",
-            **{"kafka.group.id": group_name(self.pipeline, query)},
+            failOnDataLoss="true",
+            **{"kafka.isolation.level": "read_committed"},
             **options,
         )
         if self.settings.max_offsets_per_trigger:
             opts.setdefault("maxOffsetsPerTrigger", str(self.settings.max_offsets_per_trigger))
-        return spark.readStream.format(FORMAT).options(**opts).load()
+        return spark.readStream.format("kafka").options(**opts).load()
 
 
 @dataclass

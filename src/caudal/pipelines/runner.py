@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from caudal.broker.admin import TopicAdmin
@@ -22,10 +20,9 @@ from caudal.broker.embedded import (
     wait_ready,
 )
 from caudal.errors import CaudalError
-from caudal.pipelines.base import FeedCounters, JobContext, Pipeline
+from caudal.pipelines.base import FeedCounters, JobContext, Pipeline, QuerySpec, group_name
 from caudal.pipelines.progress import ProgressView, QueryStats
 from caudal.settings import Settings
-from caudal.streaming.kafka.ranges import flatten, from_json
 
 if TYPE_CHECKING:
     from pyspark.sql.streaming import StreamingQuery
@@ -41,44 +38,19 @@ class RunSummary:
 
 
 @contextmanager
-def broker_for(settings: Settings, notes: list[str]) -> Iterator[tuple[str, str | None]]:
-    """The configured or running broker, else an embedded one stopped again afterwards.
-
-    Yields the bootstrap address and, for a memory-only broker, its incarnation id.
-    """
+def broker_for(settings: Settings, notes: list[str]) -> Iterator[str]:
+    """The configured or running broker, else an embedded one stopped again afterwards."""
     if settings.kafka_bootstrap or running_broker(settings):
         bootstrap = resolve_bootstrap(settings)
         wait_ready(settings, bootstrap, settings.kafka_timeout_s)
-        info = running_broker(settings)
-        same = info is not None and info.bootstrap == bootstrap  # also when named explicitly
-        yield bootstrap, info.incarnation if info and same else None
+        yield bootstrap
         return
     info, warnings = start_broker(settings)
-    notes.extend(warnings + ([info.notice] if info.notice else []))
+    notes.extend(warnings)
     try:
-        yield info.bootstrap, info.incarnation
+        yield info.bootstrap
     finally:
         stop_broker(settings)
-
-
-def reset_stale_checkpoints(root: Path, incarnation: str | None, notes: list[str]) -> None:
-    """Checkpoints that point into a memory-only broker's previous life are discarded.
-
-    Their offsets refer to topics that vanished with that broker; resuming from them would
-    read nothing (or fail on data loss). A persistent broker has no incarnation: its
-    checkpoints are kept, except those made against a memory broker (a switch of mode).
-    """
-    marker = root / "broker-incarnation"
-    stale = marker.exists() and marker.read_text() != (incarnation or "")
-    if stale:
-        shutil.rmtree(root)
-        notes.append(
-            f"the broker's topics did not survive since the last run (in-memory broker "
-            f"restarted, or storage mode changed): checkpoints under {root} start afresh"
-        )
-    if incarnation is not None:
-        root.mkdir(parents=True, exist_ok=True)
-        marker.write_text(incarnation)
 
 
 def run_pipeline(
@@ -87,8 +59,7 @@ def run_pipeline(
     """Run until the feeders are done and every query has caught up (``once``) or Ctrl-C."""
     notes: list[str] = []
     started = time.monotonic()
-    with broker_for(settings, notes) as (bootstrap, incarnation):
-        reset_stale_checkpoints(settings.checkpoint_dir / pipeline.name, incarnation, notes)
+    with broker_for(settings, notes) as bootstrap:
         admin = TopicAdmin(settings, bootstrap)
         for spec in pipeline.topics:
             admin.create(spec.name, spec.partitions, spec.config, exist_ok=True)
@@ -118,6 +89,8 @@ def run_pipeline(
             stop.set()
             for q in queries:
                 q.stop()
+            for spec in pipeline.queries:
+                spec.sink.close()
             for t in threads:
                 t.join(timeout=10)
             admin.close()
@@ -172,7 +145,7 @@ def _watch(
         for q in queries:
             _raise_if_failed(q)
         stats = [
-            _stats(q, spec.sink.rows_written, spec.inputs, admin, spec.sink.rows_by)
+            _stats(q, spec, group_name(pipeline.name, spec.name), admin)
             for q, spec in zip(queries, pipeline.queries, strict=True)
         ]
         view.update(counters, stats)
@@ -228,7 +201,7 @@ def _committed(q: StreamingQuery) -> dict[tuple[str, int], int]:
             end = json.loads(end)
         kafka = isinstance(end, dict) and all(isinstance(v, dict) for v in end.values())
         if kafka:  # a file source's offset is {"logOffset": n}: not partition offsets
-            done.update(flatten(from_json(end)))
+            done.update({(t, int(p)): int(o) for t, parts in end.items() for p, o in parts.items()})
     return done
 
 
@@ -237,17 +210,11 @@ def _reached(q: StreamingQuery, target: dict[tuple[str, int], int]) -> bool:
     return all(done.get(tp, 0) >= off for tp, off in target.items() if off > 0)
 
 
-def _stats(
-    q: StreamingQuery,
-    rows_written: int,
-    inputs: list[str],
-    admin: TopicAdmin,
-    rows_by: dict[str, int] | None = None,
-) -> QueryStats:
+def _stats(q: StreamingQuery, spec: QuerySpec, group: str, admin: TopicAdmin) -> QueryStats:
     progress = _progress(q)
     done = _committed(q)
-    admin.commit_offsets(f"caudal.{q.name}", done)
-    lag = sum(max(end - done.get(tp, 0), 0) for tp, end in _ends(admin, inputs).items())
+    admin.commit_offsets(group, done)
+    lag = sum(max(end - done.get(tp, 0), 0) for tp, end in _ends(admin, spec.inputs).items())
     return QueryStats(
         name=q.name or "?",
         batch=int(progress.get("batchId", -1)),
@@ -255,6 +222,6 @@ def _stats(
         process_rate=float(progress.get("processedRowsPerSecond") or 0.0),
         batch_ms=int((progress.get("durationMs") or {}).get("triggerExecution", 0)),
         lag=lag,
-        rows_written=rows_written,
-        rows_by=dict(rows_by or {}),
+        rows_written=spec.sink.rows_written,
+        rows_by=dict(spec.sink.rows_by),
     )

@@ -46,6 +46,9 @@ class BatchSink(ABC):
 
         return run
 
+    def close(self) -> None:
+        """Release clients; the runner calls it once the query has stopped (driver)."""
+
     @abstractmethod
     def write_batch(self, df: DataFrame, batch_id: int, log: BatchLog) -> dict[str, Any]:
         """Write one batch so that a replay after a crash leaves it exactly once.

@@ -1,16 +1,15 @@
-"""Exactly-once into Kafka topics without relying on transactions.
+"""Exactly-once into Kafka topics with Kafka transactions.
 
-Why not transactions: the embedded broker (Tansu) accepts them but shows aborted records to
-``read_committed`` consumers (measured), so a retried transactional batch would be seen twice.
+Runs on the driver, inside ``foreachBatch``: each micro-batch is produced in one transaction
+by a producer whose ``transactional.id`` belongs to this sink of this query (derived from its
+checkpoint). The same transaction carries a marker record, ``<sink id> → <batch id>``, to the
+compacted topic ``caudal.sink-commits``. Every reader Caudal has uses ``read_committed``, so
+a batch is seen whole or not at all.
 
-How instead: every record carries ``caudal.query`` and ``caudal.batch`` headers. Before a batch
-is written, the true end offsets of the output topics are recorded as the batch's intent. When
-a batch is replayed after a crash (intent, no commit), the records written since those offsets
-with this query's and batch's headers are read back, and only the rows not already there are
-produced (a multiset difference on topic, key and value). The guarantee: each row of each
-committed batch is in its topic exactly once, provided the query's transformation is
-deterministic (Spark's own requirement for exactly-once sinks) and the output records are not
-deleted between the crash and the replay.
+After a crash, ``init_transactions`` with the same id fences the dead producer and aborts the
+transaction it left open. A batch that Spark replays (intent recorded, no commit in the batch
+log) is then either committed (its marker is there: the crash fell between the broker's commit
+and the batch log's, so it is skipped) or aborted (no marker: it is written again).
 """
 
 from __future__ import annotations
@@ -21,153 +20,140 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
 
-from caudal.broker.offsets import EndOffsetProbe
+from caudal.broker.client import QUIET
 from caudal.sinks.base import BatchSink
 from caudal.sinks.batch_log import BatchLog
-from caudal.streaming.kafka import FORMAT
-from caudal.streaming.kafka.options import client_options
-from caudal.streaming.kafka.writer import (
-    BATCH_HEADER,
-    QUERY_HEADER,
-    SinkOptions,
-    produce_batches,
-)
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
-RecordId = tuple[str, bytes | None, bytes | None]
+COMMITS_TOPIC = "caudal.sink-commits"
+"""One compacted partition: the last batch each transactional sink committed."""
 
 
 class KafkaTopicSink(BatchSink):
-    """Writes ``key``/``value`` (+``topic``/``headers``) rows to one or more declared topics."""
+    """Writes ``key``/``value`` (+ ``topic``) rows to one or more declared topics."""
 
     def __init__(self, name: str, client: dict[str, Any], topics: Iterable[str]) -> None:
         super().__init__(name)
-        self.client = client_options({f"kafka.{k}": v for k, v in client.items()})
+        self.client = dict(client)
         self.topics = sorted(set(topics))
+        self._producer: Producer | None = None
+        self._sink_id = ""
 
     def write_batch(self, df: DataFrame, batch_id: int, log: BatchLog) -> dict[str, Any]:
-        query_id = hashlib.sha1(str(log.directory.resolve()).encode()).hexdigest()[:16]
-        intent = log.intent(batch_id)
-        if intent is None:
-            log.record_intent(batch_id, {"ends": self._ends()})
-            rows = self._write_distributed(df, batch_id, query_id)
-            return {"rows": rows, "replayed": False}
-        present = self._already_written(intent["ends"], query_id, batch_id)
-        rows = self._write_missing(df, batch_id, query_id, present)
-        return {"rows": rows, "replayed": True, "found": sum(present.values())}
+        producer = self._open(log)
+        if log.intent(batch_id) is not None and self._last_committed() >= batch_id:
+            return {"rows": 0, "replayed": True, "skipped": True}
+        log.record_intent(batch_id, {"transactional_id": self._sink_id})
+        by = self._transaction(producer, df, batch_id)
+        return {"rows": sum(by.values()), "by": dict(by)}
 
-    def _ends(self) -> list[list[Any]]:
-        probe = EndOffsetProbe(self.client)
+    def _open(self, log: BatchLog) -> Producer:
+        """One transactional producer for the sink's life; fences a previous incarnation."""
+        if self._producer is None:
+            self._sink_id = (
+                "caudal-" + hashlib.sha1(str(log.directory.resolve()).encode()).hexdigest()[:20]
+            )
+            producer = Producer(
+                {
+                    **QUIET,
+                    **self.client,
+                    "transactional.id": self._sink_id,
+                    "enable.idempotence": True,
+                    "acks": "all",
+                    "linger.ms": 20,
+                    "batch.num.messages": 10_000,
+                    "queue.buffering.max.messages": 1_000_000,
+                    "compression.type": "lz4",
+                }
+            )
+            _create_commits_topic(self.client)
+            producer.init_transactions(60)
+            self._producer = producer
+        return self._producer
+
+    def _transaction(self, producer: Producer, df: DataFrame, batch_id: int) -> Counter[str]:
+        """Produce the batch and its marker in one transaction; abort on any failure."""
+        by: Counter[str] = Counter()
+        producer.begin_transaction()
         try:
-            consumer = probe._consumer
-            meta = consumer.list_topics(timeout=10)
-            parts = [
-                (t, p) for t in self.topics if t in meta.topics for p in meta.topics[t].partitions
-            ]
-            return [[t, p, o] for (t, p), o in probe.end_offsets(parts).items()]
-        finally:
-            probe.close()
+            for batch in df.toArrow().to_batches():
+                cols = batch.to_pydict()
+                values = cols["value"]
+                keys = cols.get("key") or [None] * len(values)
+                topics = cols.get("topic") or [self.topics[0]] * len(values)
+                for topic, key, value in zip(topics, keys, values, strict=True):
+                    _produce(producer, topic, key, value)
+                    by[topic] += 1
+            _produce(producer, COMMITS_TOPIC, self._sink_id, str(batch_id))
+            producer.commit_transaction(60)
+        except BaseException:
+            producer.abort_transaction(60)
+            raise
+        return by
 
-    def _options(self, batch_id: int, query_id: str) -> dict[str, str]:
-        opts = {f"kafka.{k}": str(v) for k, v in self.client.items()}
-        opts.update(
-            {
-                "caudal.stampHeaders": "true",
-                "caudal.queryId": query_id,
-                "caudal.batchId": str(batch_id),
-            }
-        )
-        if len(self.topics) == 1:
-            opts["topic"] = self.topics[0]
-        return opts
-
-    def _write_distributed(self, df: DataFrame, batch_id: int, query_id: str) -> int:
-        df = df.cache()
-        try:
-            rows = df.count()
-            df.write.format(FORMAT).options(**self._options(batch_id, query_id)).mode(
-                "append"
-            ).save()
-        finally:
-            df.unpersist()
-        return rows
-
-    def _write_missing(
-        self, df: DataFrame, batch_id: int, query_id: str, present: Counter[RecordId]
-    ) -> int:
-        table = pa.Table.from_pandas(df.toPandas(), preserve_index=False)
-        cols = table.to_pydict()
-        topics = cols.get("topic") or [self.topics[0]] * table.num_rows
-        keep = []
-        for i in range(table.num_rows):
-            rid = (topics[i], _b(cols.get("key", [None] * table.num_rows)[i]), _b(cols["value"][i]))
-            if present[rid] > 0:
-                present[rid] -= 1
-            else:
-                keep.append(i)
-        missing = table.take(keep)
-        opts = SinkOptions(
-            self.client, None if "topic" in cols else self.topics[0], True, query_id, str(batch_id)
-        )
-        produce_batches(iter(missing.to_batches()), opts)
-        return len(keep)
-
-    def _already_written(
-        self, ends: list[list[Any]], query_id: str, batch_id: int
-    ) -> Counter[RecordId]:
-        """Records of this query's batch written since the intent's offsets."""
-        probe = EndOffsetProbe(self.client)
-        try:
-            now = probe.end_offsets([(t, p) for t, p, _ in ends])
-        finally:
-            probe.close()
+    def _last_committed(self) -> int:
+        """The newest batch id this sink committed, read back with ``read_committed``."""
         consumer = Consumer(
             {
+                **QUIET,
                 **self.client,
-                "group.id": "caudal-sink-replay",
+                "group.id": "caudal-sink-commits",
                 "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
+                "isolation.level": "read_committed",
+                "enable.partition.eof": True,
             }
         )
-        wanted = {(QUERY_HEADER, query_id.encode()), (BATCH_HEADER, str(batch_id).encode())}
-        found: Counter[RecordId] = Counter()
+        last, deadline = -1, time.monotonic() + 60
         try:
-            for t, p, start in ends:
-                found.update(_scan(consumer, t, p, start, now[(t, p)], wanted))
+            low, high = consumer.get_watermark_offsets(TopicPartition(COMMITS_TOPIC, 0), 10)
+            if high <= low:
+                return -1
+            consumer.assign([TopicPartition(COMMITS_TOPIC, 0, low)])
+            while time.monotonic() < deadline:
+                msg = consumer.poll(1.0)
+                if msg is None:
+                    continue
+                if msg.error() is not None:
+                    if msg.error().code() == KafkaError._PARTITION_EOF:
+                        return last
+                    raise KafkaException(msg.error())
+                if msg.key() == self._sink_id.encode():
+                    last = max(last, int(msg.value() or b"-1"))
         finally:
             consumer.close()
-        return found
+        raise TimeoutError(f"could not read {COMMITS_TOPIC} to its end within 60 s")
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.flush(10)
+            self._producer = None
 
 
-def _scan(
-    consumer: Consumer,
-    topic: str,
-    partition: int,
-    start: int,
-    end: int,
-    wanted: set[tuple[str, bytes]],
-) -> Counter[RecordId]:
-    found: Counter[RecordId] = Counter()
-    if end <= start:
-        return found
-    consumer.assign([TopicPartition(topic, partition, start)])
-    position, deadline = start, time.monotonic() + 60
-    while position < end and time.monotonic() < deadline:
-        for m in consumer.consume(10_000, 1.0):
-            if m.error() is not None:
-                continue
-            position = m.offset() + 1
-            if m.offset() < end and wanted <= set(m.headers() or []):
-                found[(topic, m.key(), m.value())] += 1
-    if position < end:
-        raise TimeoutError(f"could not re-read {topic}[{partition}] up to offset {end}")
-    return found
+def transactional_id(log: BatchLog) -> str:
+    """Stable for one sink of one query (its checkpoint), distinct for every other."""
+    return "caudal-" + hashlib.sha1(str(log.directory.resolve()).encode()).hexdigest()[:20]
 
 
-def _b(value: Any) -> bytes | None:
-    return value.encode() if isinstance(value, str) else value
+def _create_commits_topic(client: dict[str, Any]) -> None:
+    admin = AdminClient({**QUIET, **client})
+    topic = NewTopic(COMMITS_TOPIC, 1, -1, config={"cleanup.policy": "compact"})
+    try:
+        admin.create_topics([topic], request_timeout=30)[COMMITS_TOPIC].result(35)
+    except KafkaException as exc:
+        if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+            raise
+
+
+def _produce(producer: Producer, topic: str, key: Any, value: Any) -> None:
+    """Produce, waiting for room when the local queue is full (never drops a record)."""
+    while True:
+        try:
+            producer.produce(topic, value=value, key=key)
+            return
+        except BufferError:
+            producer.poll(0.05)

@@ -1,11 +1,20 @@
-"""The one SparkSession factory: local by default, any master by setting, Caudal sources ready."""
+"""The one SparkSession factory: local by default, any master by setting.
+
+Runs on the driver. The session gets Spark's own Kafka (``format("kafka")``), Avro
+(``from_avro``) and Delta Lake connectors as local jars resolved once from Maven Central
+(``caudal.jars``); ``spark.jars`` ships them to the executors of any cluster. On a cluster
+started with ``spark-submit --packages`` instead, set ``CAUDAL_SPARK_CONF`` with
+``{"spark.jars": ""}`` to use the jars it already has.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from caudal.jars import resolve, spark_connectors
 from caudal.settings import Settings
 from caudal.streaming.java import find_java_home
 
@@ -23,12 +32,13 @@ def _prepare_environment() -> None:
 
 
 def spark_session(settings: Settings, app_name: str = "caudal") -> SparkSession:
-    """Build (or return the running) session and register Caudal's data sources on it."""
+    """Build (or return the running) session with the Kafka, Avro and Delta connectors."""
     _prepare_environment()
+    import pyspark
     from pyspark.sql import SparkSession
 
-    from caudal.streaming.kafka.source import KafkaDataSource
-
+    spark_home = Path(pyspark.__file__).parent
+    jars = resolve(spark_connectors(pyspark.__version__, spark_home / "jars"), settings)
     settings.checkpoint_dir.mkdir(parents=True, exist_ok=True)
     builder = (
         SparkSession.builder.master(settings.spark_master)
@@ -42,10 +52,14 @@ def spark_session(settings: Settings, app_name: str = "caudal") -> SparkSession:
         .config("spark.driver.host", os.environ["SPARK_LOCAL_IP"])
         .config("spark.python.worker.reuse", "true")
         .config("spark.sql.warehouse.dir", str((settings.data_dir / "warehouse").resolve()))
+        .config("spark.jars", ",".join(str(j) for j in jars))
+        .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
+        .config(
+            "spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog"
+        )
     )
     for key, value in settings.spark_conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(settings.spark_log_level)
-    spark.dataSource.register(KafkaDataSource)
     return spark

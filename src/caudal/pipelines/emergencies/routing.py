@@ -93,21 +93,20 @@ class RoutingSink(BatchSink):
         """The broker is known only once the runner has one (``JobContext``), not at build."""
         self.kafka = KafkaTopicSink(self.name, client, [r.topic for r in self.routes] + [self.dlq])
 
+    def close(self) -> None:
+        if self.kafka is not None:
+            self.kafka.close()
+
     def write_batch(self, df: DataFrame, batch_id: int, log: BatchLog) -> dict[str, Any]:
         if self.kafka is None:
             raise RuntimeError("RoutingSink.connect() must be called before the query starts")
         batch = df.persist()
-        # each route is a branch of the union: without coalescing, one producer flush per
-        # route and input partition (measured: most of a batch's time went to those)
+        # each route is a branch of the union: coalesced, the batch runs as a few tasks
         parallelism = batch.sparkSession.sparkContext.defaultParallelism
         routed = routed_calls(batch, self.sql).coalesce(parallelism).persist()
         try:
-            by_topic = {r["topic"]: r["count"] for r in routed.groupBy("topic").count().collect()}
             letters = dead_letters(batch, routed, self.source, self.dlq)
-            out = routed.unionByName(letters).coalesce(parallelism)
-            facts = self.kafka.write_batch(out, batch_id, log)
+            return self.kafka.write_batch(routed.unionByName(letters), batch_id, log)
         finally:
             routed.unpersist()
             batch.unpersist()
-        by_topic[self.dlq] = facts["rows"] - sum(by_topic.values())
-        return {**facts, "by": by_topic}

