@@ -16,13 +16,13 @@ import pandas as pd
 import pytest
 from pydantic import SecretStr
 
-from caudal.storage.seaweedfs import S3Store, start_store, stop_store
 from caudal.pipelines.images.classify import classify_requests
 from caudal.pipelines.images.pipeline import images_model
 from caudal.settings import Settings
 from caudal.storage.base import ObjectMissing, StoreUnreachable
 from caudal.storage.factory import object_store
 from caudal.storage.s3 import S3ObjectStore
+from caudal.storage.seaweedfs import S3Store, start_store, stop_store
 
 SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "images" / "fashion-test-00000.png"
 

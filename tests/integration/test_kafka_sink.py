@@ -110,7 +110,8 @@ def test_a_job_killed_inside_a_transaction_leaves_nothing_visible_and_the_replay
     script = f"""
 import os, signal
 from confluent_kafka import Producer
-p = Producer({{"bootstrap.servers": {admin.bootstrap!r}, "transactional.id": {transactional_id(log)!r}}})
+p = Producer({{"bootstrap.servers": {admin.bootstrap!r},
+              "transactional.id": {transactional_id(log)!r}}})
 p.init_transactions(30)
 p.begin_transaction()
 for i in range(100):

@@ -1,8 +1,9 @@
 """Every record of a topic, decoded, into a JSON array or JSON-lines file.
 
 Reads each partition's committed records (``read_committed``) from its first offset to the
-end it had when the export started, with ``assign()`` and explicit offsets, and decodes values as ``caudal topics tail`` does (Avro by registry or embedded schema, JSON,
-text). What was in the topic when the export started is what is exported.
+end it had when the export started, with ``assign()`` and explicit offsets, and decodes values
+as ``caudal topics tail`` does (Avro by registry or embedded schema, JSON, text). What was in
+the topic when the export started is what is exported.
 """
 
 from __future__ import annotations

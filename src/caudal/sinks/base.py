@@ -46,7 +46,7 @@ class BatchSink(ABC):
 
         return run
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - most sinks hold no client between batches
         """Release clients; the runner calls it once the query has stopped (driver)."""
 
     @abstractmethod
