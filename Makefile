@@ -30,7 +30,7 @@ lint: install
 bench: install
 	$(BIN)/python benchmarks/kafka_source.py
 	$(BIN)/python benchmarks/alerts.py
-	$(BIN)/python benchmarks/broker_modes.py
+	$(BIN)/python benchmarks/broker.py
 	$(BIN)/python benchmarks/images.py --browser
 	$(BIN)/python benchmarks/emergencies.py
 	$(BIN)/python benchmarks/trades.py

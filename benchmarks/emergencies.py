@@ -33,6 +33,7 @@ from caudal.broker.admin import TopicAdmin
 from caudal.broker.client import client_config
 from caudal.broker.embedded import start_broker, stop_broker
 from caudal.broker.export import read_topic
+from caudal.broker.tail import count_records
 from caudal.pipelines.base import FeedCounters, Feeder
 from caudal.pipelines.emergencies.feed import CallFeed
 from caudal.pipelines.emergencies.pipeline import DLQ, INPUT, emergencies_pipeline, load_routes
@@ -70,7 +71,7 @@ def _timings(
 def _outputs(admin: TopicAdmin, settings: Settings) -> int:
     topics = [r.topic for r in load_routes(settings)] + [settings.topic(DLQ)]
     existing = admin.topics()
-    return sum(p.records for t in topics if t in existing for p in admin.partitions(t))
+    return sum(count_records(settings, admin, t) for t in topics if t in existing)
 
 
 class WarmedFeed(Feeder):

@@ -108,7 +108,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=5)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-lakehouse-"))
-    settings = Settings(data_dir=work / "data", spark_master="local[2]", broker_storage="memory")
+    settings = Settings(data_dir=work / "data", spark_master="local[2]")
     layout = Layout.of(settings)
     size, rows = land_csv(layout, args.mb)
     spark_session(settings, app_name="bench-lakehouse")
@@ -136,10 +136,10 @@ def main() -> None:
                 f"{events_whole:.1f} s) |"
             )
         print("\n".join(lines), flush=True)
-        # the watch run finds this broker through the data dir (same incarnation: the
-        # checkpoints above are kept, so it only takes the files landing from now on)
+        # the watch run finds this broker through the data dir: the checkpoints above are
+        # kept, so it only takes the files landing from now on
         env = {**os.environ, "CAUDAL_DATA_DIR": str(settings.data_dir)}
-        env |= {"CAUDAL_SPARK_MASTER": "local[2]", "CAUDAL_BROKER_STORAGE": "memory"}
+        env |= {"CAUDAL_SPARK_MASTER": "local[2]"}
         fresh = freshness(env, layout, args.samples)
         lines.append(
             f"| file landing → gold (stock_cover) | median {statistics.median(fresh):.1f} s, "

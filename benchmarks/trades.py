@@ -116,7 +116,6 @@ def throughput(work: Path, trades: int, per_batch: int) -> None:
     settings = Settings(
         data_dir=work / "tp",
         spark_master="local[2]",
-        broker_storage="memory",
         max_offsets_per_trigger=per_batch,
     )
     topic = TradeTopics.named(settings.topic).raw
@@ -149,7 +148,6 @@ def latency(work: Path, rate: float, seconds: float, partitions: int) -> None:
     settings = Settings(
         data_dir=work / f"lat{partitions}",
         spark_master="local[2]",
-        broker_storage="memory",
         spark_conf={"spark.sql.shuffle.partitions": str(partitions)},
     )
     topic = TradeTopics.named(settings.topic).raw

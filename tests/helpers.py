@@ -31,7 +31,7 @@ def caudal(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.
 def produce(
     bootstrap: str, topic: str, values: list[bytes], keys: list[bytes] | None = None, **conf: object
 ) -> None:
-    """Produce with librdkafka's batching (the case where Tansu under-reports the end)."""
+    """Produce with librdkafka's batching; every record delivered."""
     producer = Producer({"bootstrap.servers": bootstrap, **conf})
     for i, value in enumerate(values):
         producer.produce(topic, value, keys[i] if keys else None)

@@ -15,6 +15,8 @@ from selenium.webdriver.common.by import By
 from ui_browser import needs_chromium, screenshot, serving_ui, text, until
 
 from caudal.broker.admin import TopicAdmin
+from caudal.broker.tail import count_records
+from caudal.settings import Settings
 
 N = 600
 _TOTALS_ROWS = ".st-key-totals tbody tr"
@@ -64,11 +66,15 @@ def _totals(driver: webdriver.Chrome) -> dict[str, int]:
 
 
 def test_totals_per_route_timeline_and_map(
-    server: str, browser: webdriver.Chrome, routed: dict[str, str], admin: TopicAdmin
+    server: str,
+    browser: webdriver.Chrome,
+    routed: dict[str, str],
+    settings: Settings,
+    admin: TopicAdmin,
 ) -> None:
     prefix = routed["CAUDAL_TOPIC_PREFIX"]
     counts = {
-        t.removeprefix(f"{prefix}emergencias."): sum(p.records for p in admin.partitions(t))
+        t.removeprefix(f"{prefix}emergencias."): count_records(settings, admin, t)
         for t in admin.topics()
         if t.startswith(prefix) and not t.endswith(".avisos")
     }

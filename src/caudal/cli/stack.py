@@ -91,10 +91,10 @@ def config() -> None:
 
 
 def _topics_table(admin: TopicAdmin) -> Table:
-    table = Table("topic", "partition", "start", "end", "records", title="topics")
+    table = Table("topic", "partition", "start", "end", "offsets", title="topics")
     for name in admin.topics():
         for p in admin.partitions(name):
-            table.add_row(name, str(p.partition), f"{p.start:,}", f"{p.end:,}", f"{p.records:,}")
+            table.add_row(name, str(p.partition), f"{p.start:,}", f"{p.end:,}", f"{p.offsets:,}")
     return table
 
 

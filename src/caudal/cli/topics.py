@@ -64,10 +64,10 @@ def create(
 def describe(name: str) -> None:
     """Partitions, leaders, first and end offsets of a topic."""
     with _admin() as admin:
-        table = Table("partition", "leader", "start", "end", "records", title=name)
+        table = Table("partition", "leader", "start", "end", "offsets", title=name)
         for p in admin.partitions(name):
             table.add_row(
-                str(p.partition), str(p.leader), f"{p.start:,}", f"{p.end:,}", f"{p.records:,}"
+                str(p.partition), str(p.leader), f"{p.start:,}", f"{p.end:,}", f"{p.offsets:,}"
             )
         console.print(table)
 

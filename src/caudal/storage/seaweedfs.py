@@ -193,7 +193,7 @@ def _wait_ready(proc: ManagedProcess, ports: dict[str, int], timeout_s: float) -
             raise BrokerError(
                 f"SeaweedFS (the S3 store) exited during start-up; "
                 f"log {proc.log_file}:\n{proc.log_tail()}",
-                "fix what the log says, or set CAUDAL_BROKER_STORAGE=memory",
+                "fix what the log says, or use CAUDAL_OBJECT_STORE=folder",
             )
         if time.monotonic() >= deadline:
             raise BrokerError(

@@ -20,7 +20,7 @@ import pandas as pd
 
 from caudal.broker.admin import TopicAdmin
 from caudal.broker.embedded import resolve_bootstrap
-from caudal.broker.tail import TailRecord, tail
+from caudal.broker.tail import TailRecord, count_records, tail
 from caudal.pipelines.emergencies.pipeline import DLQ, load_routes
 from caudal.pipelines.emergencies.places import DATA
 from caudal.settings import Settings
@@ -66,7 +66,7 @@ def load(settings: Settings, per_topic: int = PER_TOPIC) -> Snapshot:
         totals, records = [], {}
         for topic in topics:
             present = topic in existing
-            count = sum(p.records for p in admin.partitions(topic)) if present else 0
+            count = count_records(settings, admin, topic) if present else 0
             totals.append((route_label(topic, settings.topic_prefix), topic, count))
             if count:
                 records[route_label(topic, settings.topic_prefix)] = tail(
