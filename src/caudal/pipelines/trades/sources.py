@@ -13,7 +13,7 @@ import statistics
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
 from caudal.pipelines.trades.market import TICK_MS, MarketSimulator, Outgoing
 from caudal.pipelines.trades.protocol import trade_message
@@ -111,7 +111,7 @@ class ReplaySource:
         return Outgoing(trade_message(trades), len(trades))
 
 
-def _trades(text: str) -> list[object] | None:
+def _trades(text: str) -> list[Any] | None:
     """The ``data`` of a trade message, or None for any other text."""
     try:
         message = json.loads(text)
