@@ -3,7 +3,8 @@
 Once, `caudal lakehouse tables` printed its tables and then died with SIGABRT ("terminate
 called without an active exception"): the quarantine was read by ``DeltaTable.to_pandas``,
 through a Python filesystem, and Arrow's I/O threads still freed its buffers (a GIL taken)
-while the interpreter was exiting. A race, so each test runs its process many times.
+while the interpreter was exiting; after a partial read (a sample) the exit hung instead. A
+race, so each test runs its process many times.
 """
 
 from __future__ import annotations
