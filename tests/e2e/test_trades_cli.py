@@ -23,7 +23,8 @@ def test_a_recording_replayed_flat_out_ends_as_bars_of_its_trades(
         CAUDAL_SPARK_MASTER="local[2]",
     )
     recording = tmp_path / "market.jsonl"
-    made = caudal("trades", "record", "--out", str(recording), "--seconds", "30", "--rate", "200",
+    # 90 s: flat out, a trade over 60 s into the recording once landed in the future (DLQ)
+    made = caudal("trades", "record", "--out", str(recording), "--seconds", "90", "--rate", "60",
                   "--symbols", "AAPL,BINANCE:ETHUSDT", "--seed", "4", env=env)  # fmt: skip
     assert made.returncode == 0, made.stderr
     messages = [json.loads(line)["msg"] for line in recording.read_text().splitlines()]

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from caudal.broker.admin import TopicAdmin
 from caudal.broker.client import client_config
@@ -24,7 +25,13 @@ from caudal.pipelines.trades.feed import Backoff, TradeFeed, TradeTopics
 from caudal.pipelines.trades.job import FLUSH_SYMBOL
 from caudal.pipelines.trades.market import MarketSimulator
 from caudal.pipelines.trades.server import FinnhubServer
-from caudal.pipelines.trades.sources import SimulatedSource, wall_ms
+from caudal.pipelines.trades.sources import (
+    ReplaySource,
+    SimulatedSource,
+    record_line,
+    simulated_recording,
+    wall_ms,
+)
 from caudal.settings import Settings
 
 SYMBOLS = ("AAPL", "BINANCE:BTCUSDT")
@@ -111,3 +118,20 @@ def test_a_server_not_up_yet_is_retried_with_backoff_then_read_fully(
     assert feed.stats.connects == 1
     raw = [r for r in _values(settings, admin, topics.raw) if r["s"] != FLUSH_SYMBOL]
     assert len(raw) == counters.produced == servers[0].stats.good_trades_sent >= 2_000
+
+
+def test_a_three_minute_recording_replayed_flat_out_is_all_on_trades_raw(
+    settings: Settings, bootstrap: str, admin: TopicAdmin, tmp_path: Path
+) -> None:
+    """Sent at once, its trades keep their 3 minutes of spacing: none may be in the future."""
+    topics, recording = _topics(admin, settings), tmp_path / "market.jsonl"
+    market = MarketSimulator(SYMBOLS, 3_000 / 180, wall_ms() - 86_400_000, seed=3)  # yesterday
+    with recording.open("w") as fh:
+        for at, text in simulated_recording(market, 180):
+            record_line(fh, at, text)
+    assert 2_700 < market.sent_good < 3_300
+    server = FinnhubServer(ReplaySource(recording, frozenset(SYMBOLS), speed=0))
+    counters = _feed(settings, bootstrap, TradeFeed(server.running, list(SYMBOLS), topics))
+    assert _values(settings, admin, topics.dlq) == [] and counters.rejected == 0
+    raw = [r for r in _values(settings, admin, topics.raw) if r["s"] != FLUSH_SYMBOL]
+    assert len(raw) == counters.produced == market.sent_good

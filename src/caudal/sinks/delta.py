@@ -63,6 +63,11 @@ class DeltaTableWriter:
         last = table.transaction_version(app_id) if table else None
         return last is not None and last >= version
 
+    def ensure(self, schema: pa.Schema) -> None:
+        """Create the table now, empty, if it is new: readers find it before its first row."""
+        with self.lock:
+            self._ensure(schema)
+
     def _ensure(self, schema: pa.Schema) -> DeltaTable:
         """The table, created if new; columns the batch adds are added (nullable) first."""
         table = self.table()

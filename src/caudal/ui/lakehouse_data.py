@@ -1,7 +1,11 @@
 """What the lakehouse page shows, without Streamlit: tables, counts, freshness, history, samples.
 
 Read straight from the Delta logs (``deltalake``), so the page works while a run commits and
-costs nothing when the tables are large: counts come from the log's file statistics.
+costs nothing when the tables are large: counts come from the log's file statistics. Rows are
+read by deltalake's own engine (``QueryBuilder``), never by ``DeltaTable.to_pandas``: that scans
+through a Python filesystem, Arrow's I/O threads can still hold its buffers when the scan has
+returned, and one freed after the interpreter began to exit needs the GIL, so Python ends that
+C++ thread mid-destructor and the process aborts ("terminate called without an active exception").
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
-from deltalake import DeltaTable
+import pyarrow as pa
+from deltalake import DeltaTable, QueryBuilder
 
 from caudal.errors import CaudalError
 from caudal.pipelines.lakehouse.layout import Layout
@@ -68,10 +73,16 @@ def history(path: Path, limit: int = 20) -> pd.DataFrame:
     return frame
 
 
+def _select(path: Path, sql: str) -> pd.DataFrame:
+    """``sql`` over the table's current snapshot, named ``t`` in it, run in Rust (no Arrow
+    threads left holding Python objects at exit)."""
+    reader = QueryBuilder().register("t", DeltaTable(str(path))).execute(sql)
+    return pa.table(reader.read_all()).to_pandas()
+
+
 def sample(path: Path, rows: int = 50) -> pd.DataFrame:
-    """Up to ``rows`` rows of the table's current snapshot (read from its first files)."""
-    dataset = DeltaTable(str(path)).to_pyarrow_dataset()
-    return dataset.head(rows).to_pandas()
+    """Up to ``rows`` rows of the table's current snapshot."""
+    return _select(path, f"SELECT * FROM t LIMIT {int(rows)}")
 
 
 def quarantine_by_rule(layout: Layout) -> pd.DataFrame:
@@ -79,9 +90,7 @@ def quarantine_by_rule(layout: Layout) -> pd.DataFrame:
     columns = ["dataset", "layer", "rule", "rows", "example reason"]
     if not (layout.quarantine / "_delta_log").is_dir():
         return pd.DataFrame(columns=columns)
-    frame = DeltaTable(str(layout.quarantine)).to_pandas(
-        columns=["dataset", "layer", "rule", "reason"]
-    )
+    frame = _select(layout.quarantine, "SELECT dataset, layer, rule, reason FROM t")
     if frame.empty:
         return pd.DataFrame(columns=columns)
     grouped = frame.groupby(["dataset", "layer", "rule"], as_index=False).agg(

@@ -9,6 +9,7 @@ import pytest
 
 from caudal.errors import CaudalError
 from caudal.pipelines.lakehouse.layout import Layout
+from caudal.pipelines.lakehouse.sink import QUARANTINE_SCHEMA
 from caudal.sinks.delta import DeltaTableWriter
 from caudal.ui import lakehouse_data as data
 
@@ -58,3 +59,13 @@ def test_missing_table_and_empty_lake(layout: Layout, tmp_path: Path) -> None:
         data.table_path(layout, "silver", "inventory")
     empty = Layout(tmp_path / "empty")
     assert data.table_summaries(empty).empty and data.quarantine_by_rule(empty).empty
+
+
+def test_a_quarantine_created_empty_is_listed_and_reads_as_no_rules(tmp_path: Path) -> None:
+    layout = Layout(tmp_path / "lake")
+    for _ in range(2):  # every query's sink ensures it when the run starts: one table
+        DeltaTableWriter(layout.quarantine, ["dataset"]).ensure(QUARANTINE_SCHEMA)
+    summary = data.table_summaries(layout)
+    assert summary[["layer", "rows", "version"]].values.tolist() == [["quarantine", 0, 0]]
+    assert data.quarantine_by_rule(layout).empty
+    assert list(data.sample(layout.quarantine).columns) == QUARANTINE_SCHEMA.names

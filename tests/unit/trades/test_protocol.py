@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -14,9 +13,7 @@ from caudal.pipelines.trades.protocol import (
     Rejected,
     check_trade,
     parse_message,
-    trade_message,
 )
-from caudal.pipelines.trades.sources import ReplaySource, record_line, simulated_recording
 
 NOW = 1_800_000_000_000
 KNOWN = frozenset({"AAPL"})
@@ -94,21 +91,3 @@ def test_the_simulator_is_seeded_and_makes_every_fault_kind() -> None:
         late += t["t"] < newest - 4_000
         newest = max(newest, t["t"])
     assert 0.001 * len(trades) < late < 0.004 * len(trades), "about 0.2 % arrive late"
-
-
-def test_a_replay_restamps_trades_onto_the_wall_clock_and_ends(tmp_path: Path) -> None:
-    market = MarketSimulator(("AAPL",), 200, 1_000_000, seed=3, late_fraction=0)
-    path = tmp_path / "rec.jsonl"
-    with path.open("w") as fh:
-        for at, text in simulated_recording(market, 5):
-            record_line(fh, at, text)
-        record_line(fh, 1_006_000, trade_message([{**GOOD, "t": 1_006_000}]))
-    source = ReplaySource(path, frozenset({"AAPL"}), speed=2.0)
-    first = source.poll(NOW)
-    assert not source.finished
-    rest = source.poll(NOW + 3_000)
-    assert source.finished
-    times = [t["t"] for m in first + rest for t in json.loads(m.text)["data"]]
-    assert sum(m.good for m in first + rest) == market.sent_good + 1
-    assert min(times) >= NOW - 1000
-    assert max(times) == NOW + (1_006_000 - 1_000_100) // 2  # from the first message, at 2x

@@ -26,6 +26,19 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 REFERENCE_WAIT_S = 600.0
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        pa.field("dataset", pa.string()),
+        pa.field("layer", pa.string()),
+        pa.field("rule", pa.string()),
+        pa.field("reason", pa.string()),
+        pa.field("raw", pa.string()),
+        pa.field("source", pa.string()),
+        pa.field("batch_id", pa.int64()),
+        pa.field("quarantined_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+"""One row per rejected input; every column nullable (a file that could not be read has no raw)."""
 
 
 def _source() -> Any:
@@ -62,7 +75,9 @@ class LakehouseSink(BatchSink):
         silver.refuse_incompatible(self.silver, dataset)
 
     def bind(self, checkpoint: Path) -> Callable[[DataFrame, int], None]:
+        """Also creates the quarantine table, so a run that rejects nothing leaves it empty."""
         self.app_id = checkpoint_app_id(self.app_name, checkpoint / "sinks" / self.name)
+        self.quarantine.ensure(QUARANTINE_SCHEMA)
         return super().bind(checkpoint)
 
     def write_batch(self, df: DataFrame, batch_id: int, log: BatchLog) -> dict[str, Any]:
@@ -154,7 +169,7 @@ class LakehouseSink(BatchSink):
         ).toArrow()
         if rows.num_rows == 0:
             return 0
-        rows = rows.cast(pa.schema([f.with_nullable(True) for f in rows.schema]))
+        rows = rows.cast(QUARANTINE_SCHEMA)
         added = self.quarantine.append_arrow(rows, f"{self.app_id}.{layer}", batch_id)
         self.quarantined += added
         return added

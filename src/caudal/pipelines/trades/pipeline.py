@@ -15,6 +15,7 @@ from caudal.pipelines.base import Feeder, JobContext, Pipeline, QuerySpec, Topic
 from caudal.pipelines.trades import job
 from caudal.pipelines.trades.feed import TradeFeed, TradeTopics
 from caudal.pipelines.trades.market import DEFAULT_SYMBOLS, MarketSimulator
+from caudal.pipelines.trades.protocol import MAX_AGE_MS
 from caudal.pipelines.trades.server import FinnhubServer
 from caudal.pipelines.trades.sources import ReplaySource, SimulatedSource, Source, wall_ms
 from caudal.settings import Settings
@@ -95,7 +96,15 @@ def _local_server(options: TradesOptions) -> FinnhubServer | None:
                 f"no recording to replay at {options.replay}",
                 "give --replay FILE (from `caudal trades record` or `--record`)",
             )
-        source = ReplaySource(options.replay, frozenset(options.symbols), options.speed)
+        bar_ms = options.windows.bar_s * 1000
+        source = ReplaySource(options.replay, frozenset(options.symbols), options.speed, bar_ms)
+        if source.backdate_ms + bar_ms > MAX_AGE_MS:
+            raise CaudalError(
+                f"at speed {options.speed:g} this recording's first trades would be dated "
+                f"{source.backdate_ms / 60_000:.0f} min back, past the feed's "
+                f"{MAX_AGE_MS // 60_000} min limit",
+                "replay it slower (speed 1 always fits), or replay a part of it",
+            )
     else:
         return None
     return FinnhubServer(source, drop_every=options.drop_every)
