@@ -27,6 +27,7 @@ from pathlib import Path
 
 from deltalake import DeltaTable
 
+from caudal.broker.admin import TopicAdmin
 from caudal.broker.client import client_config
 from caudal.broker.embedded import start_broker, stop_broker
 from caudal.pipelines.lakehouse.generate import generate_files
@@ -127,8 +128,11 @@ def main() -> None:
                 f"{to_bronze:.1f} s) |"
             )
             lines.append(f"| same run incl. silver + gold | {whole:.1f} s |")
-            conf = client_config(settings, info.bootstrap)
-            publish_sales(conf, url, settings.topic("lakehouse.sales"), args.events, seed=3)
+            topic = settings.topic("lakehouse.sales")
+            admin = TopicAdmin(settings, info.bootstrap)
+            admin.create(topic, 2, exist_ok=True)  # the broker creates no topic by itself
+            admin.close()
+            publish_sales(client_config(settings, info.bootstrap), url, topic, args.events, seed=3)
             events_bronze, events_whole = timed_run(settings, url, "sales")
             lines.append(
                 f"| Avro events → bronze | {args.events / events_bronze:,.0f} events/s "

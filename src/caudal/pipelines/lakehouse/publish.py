@@ -48,7 +48,11 @@ def publish_sales(
     counters: FeedCounters | None = None,
     stop: threading.Event | None = None,
 ) -> int:
-    """Produce ``n`` sale events at ``rate``/s (0 = flat out); returns how many were sent."""
+    """Produce ``n`` sale events at ``rate``/s (0 = flat out); returns how many the broker took.
+
+    Counted on delivery, not on queueing: a topic that does not exist (brokers here do not
+    create topics) fails every delivery, and that is an error, not "n events produced".
+    """
     from confluent_kafka.schema_registry.error import SchemaRegistryError
 
     schema = schema or schema_file(1)
@@ -58,7 +62,16 @@ def publish_sales(
     rng = random.Random(seed)
     producer = Producer({**producer_conf, "linger.ms": 5})
     counters = counters or FeedCounters()
-    started = time.monotonic()
+    failures: list[str] = []
+
+    def delivered(err: Any, _msg: Any) -> None:
+        if err is None:
+            counters.produced += 1
+        else:
+            counters.rejected += 1
+            failures.append(str(err))
+
+    started, sent = time.monotonic(), 0
     for i in range(n):
         if stop is not None and stop.is_set():
             break
@@ -70,13 +83,19 @@ def publish_sales(
                 f"the schema registry refused {schema.name}: {exc.error_message}",
                 "keep changes BACKWARD compatible (new fields need defaults) or use a new subject",
             ) from exc
-        producer.produce(topic, value, key=record["order_id"].encode())
-        counters.produced += 1
+        producer.produce(topic, value, key=record["order_id"].encode(), on_delivery=delivered)
+        sent += 1
         if i % 1000 == 0:
             producer.poll(0)
         if rate > 0:
             ahead = (i + 1) / rate - (time.monotonic() - started)
             if ahead > 0:
                 time.sleep(ahead)
-    producer.flush(30)
+    queued = producer.flush(60)
+    if failures or queued:
+        why = failures[0] if failures else "still queued after 60 s"
+        raise CaudalError(
+            f"{len(failures) + queued:,} of {sent:,} sale events not delivered to {topic}: {why}",
+            "create the topic first (`caudal topics create`) and check the broker",
+        )
     return counters.produced
