@@ -151,9 +151,13 @@ class TopicAdmin:
             self._committers[group] = Consumer(
                 {**self._conf, "group.id": group, "enable.auto.commit": False}
             )
-        self._committers[group].commit(
-            offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()], asynchronous=False
-        )
+        try:
+            self._committers[group].commit(
+                offsets=[TopicPartition(t, p, o) for (t, p), o in offsets.items()],
+                asynchronous=False,
+            )
+        except KafkaException as exc:
+            raise BrokerUnreachable(f"could not commit offsets of group {group!r}: {exc}") from exc
 
     def _lags_of(self, group: str) -> list[GroupLag]:
         request = [ConsumerGroupTopicPartitions(group)]

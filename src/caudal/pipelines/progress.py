@@ -39,6 +39,7 @@ class ProgressView:
         self._live = Live(console=self.console, refresh_per_second=4, transient=False)
         self._ticks = 0
         self._samples: dict[str, list[tuple[float, int]]] = {}
+        self._last: Group | None = None
 
     def __enter__(self) -> ProgressView:
         if self.console.is_terminal:
@@ -54,8 +55,17 @@ class ProgressView:
         if self.console.is_terminal:
             self._live.stop()
 
+    def broker_down(self, reason: str) -> None:
+        """Shown while the broker does not answer; cleared by the next ``update``."""
+        line = Text(f"waiting for the broker: {reason}", style="red")
+        if self.console.is_terminal:
+            self._live.update(Group(line, self._last or Text("")))
+        elif self._ticks % 10 == 0:
+            self.console.print(line)
+        self._ticks += 1
+
     def update(self, feeds: dict[str, FeedCounters], queries: list[QueryStats]) -> None:
-        view = self.render(feeds, queries)
+        view = self._last = self.render(feeds, queries)
         if self.console.is_terminal:
             self._live.update(view)
         elif self._ticks % 10 == 0:

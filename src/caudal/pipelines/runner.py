@@ -19,6 +19,7 @@ from caudal.broker.embedded import (
     stop_broker,
     wait_ready,
 )
+from caudal.broker.exceptions import BrokerError
 from caudal.errors import CaudalError
 from caudal.pipelines.base import FeedCounters, JobContext, Pipeline, QuerySpec, group_name
 from caudal.pipelines.progress import ProgressView, QueryStats
@@ -139,30 +140,49 @@ def _watch(
     view: ProgressView,
     once: bool,
 ) -> None:
-    targets: dict[str, dict[tuple[str, int], int]] | None = None
+    targets: dict[str, dict[tuple[str, int], int]] = {}
     reached_at: dict[str, int] = {}
     while True:
         for q in queries:
             _raise_if_failed(q)
-        stats = [
-            _stats(q, spec, group_name(pipeline.name, spec.name), admin)
-            for q, spec in zip(queries, pipeline.queries, strict=True)
-        ]
-        view.update(counters, stats)
-        if once and all(c.done for c in counters.values()):
-            if targets is None:
-                targets = {spec.name: _ends(admin, spec.inputs) for spec in pipeline.queries}
-            for q, spec in zip(queries, pipeline.queries, strict=True):
-                caught_up = spec.caught_up is None or spec.caught_up()
-                if spec.name not in reached_at and caught_up and _reached(q, targets[spec.name]):
-                    reached_at[spec.name] = _batch(q)
-            if all(
-                spec.name in reached_at and (not spec.stateful or _batch(q) > reached_at[spec.name])
-                for q, spec in zip(queries, pipeline.queries, strict=True)
-            ):
-                view.update(counters, stats)
+        try:
+            if _step(pipeline, queries, counters, admin, view, once, targets, reached_at):
                 return
+        except BrokerError as exc:
+            # Spark's Kafka clients retry by themselves; the run waits with them and fails
+            # only when a query does (a broker back within Spark's retries loses nothing)
+            view.broker_down(str(exc))
         time.sleep(0.5)
+
+
+def _step(
+    pipeline: Pipeline,
+    queries: list[StreamingQuery],
+    counters: dict[str, FeedCounters],
+    admin: TopicAdmin,
+    view: ProgressView,
+    once: bool,
+    targets: dict[str, dict[tuple[str, int], int]],
+    reached_at: dict[str, int],
+) -> bool:
+    """One look at the queries: progress shown; True once a ``--once`` run is complete."""
+    stats = [
+        _stats(q, spec, group_name(pipeline.name, spec.name), admin)
+        for q, spec in zip(queries, pipeline.queries, strict=True)
+    ]
+    view.update(counters, stats)
+    if not (once and all(c.done for c in counters.values())):
+        return False
+    if not targets:  # the input ends once every feeder is done
+        targets.update({spec.name: _ends(admin, spec.inputs) for spec in pipeline.queries})
+    for q, spec in zip(queries, pipeline.queries, strict=True):
+        caught_up = spec.caught_up is None or spec.caught_up()
+        if spec.name not in reached_at and caught_up and _reached(q, targets[spec.name]):
+            reached_at[spec.name] = _batch(q)
+    return all(
+        spec.name in reached_at and (not spec.stateful or _batch(q) > reached_at[spec.name])
+        for q, spec in zip(queries, pipeline.queries, strict=True)
+    )
 
 
 def _raise_if_failed(q: StreamingQuery) -> None:
