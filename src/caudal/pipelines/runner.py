@@ -90,8 +90,8 @@ def run_pipeline(
             stop.set()
             for q in queries:
                 q.stop()
-            for spec in pipeline.queries:
-                spec.sink.close()
+            for query in pipeline.queries:
+                query.sink.close()
             for t in threads:
                 t.join(timeout=10)
             admin.close()

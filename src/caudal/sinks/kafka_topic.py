@@ -118,10 +118,11 @@ class KafkaTopicSink(BatchSink):
                 msg = consumer.poll(1.0)
                 if msg is None:
                     continue
-                if msg.error() is not None:
-                    if msg.error().code() == KafkaError._PARTITION_EOF:
+                error = msg.error()
+                if error is not None:
+                    if error.code() == KafkaError._PARTITION_EOF:
                         return last
-                    raise KafkaException(msg.error())
+                    raise KafkaException(error)
                 if msg.key() == self._sink_id.encode():
                     last = max(last, int(msg.value() or b"-1"))
         finally:
