@@ -69,18 +69,27 @@ def spark_connectors(spark_version: str, spark_jars: Path) -> ArtifactSet:
     )
 
 
+def cached(artifacts: ArtifactSet, settings: Settings) -> list[Path] | None:
+    """The classpath of ``artifacts`` when the cache holds all of it, else None."""
+    cache = settings.jars_dir.expanduser().resolve()
+    manifest = cache / f"{artifacts.key(settings.maven_repo)}.classpath"
+    if not manifest.exists():
+        return None
+    jars = [cache / line for line in manifest.read_text().splitlines() if line]
+    return jars if jars and all(jar.exists() for jar in jars) else None
+
+
 def resolve(artifacts: ArtifactSet, settings: Settings) -> list[Path]:
     """The classpath of ``artifacts``: from the cache, else fetched once with Ivy.
 
     Raises a one-line ``CaudalError`` naming what could not be fetched and the settings that
     point elsewhere (a mirror, or a folder of jars resolved on another machine).
     """
+    found = cached(artifacts, settings)
+    if found is not None:
+        return found
     cache = settings.jars_dir.expanduser().resolve()
     manifest = cache / f"{artifacts.key(settings.maven_repo)}.classpath"
-    if manifest.exists():
-        jars = [cache / line for line in manifest.read_text().splitlines() if line]
-        if jars and all(jar.exists() for jar in jars):
-            return jars
     cache.mkdir(parents=True, exist_ok=True)
     jars = [
         jar

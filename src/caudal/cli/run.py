@@ -8,8 +8,10 @@ import typer
 from rich.table import Table
 
 from caudal.cli.output import command, console, settings
+from caudal.jars import KAFKA_BROKER, cached
 from caudal.pipelines.base import Pipeline
 from caudal.pipelines.runner import RunSummary, run_pipeline
+from caudal.streaming.session import connector_artifacts
 
 app = typer.Typer(
     help="Run a pipeline end to end (starts the embedded broker if none runs).",
@@ -20,8 +22,15 @@ app = typer.Typer(
 def execute(pipeline: Pipeline, once: bool) -> RunSummary:
     """Run with the live display; Ctrl-C stops cleanly and still prints the summary."""
     console.print(f"[bold]{pipeline.name}[/]: {pipeline.description}")
+    cfg = settings()
+    needed = [connector_artifacts()] + ([] if cfg.kafka_bootstrap else [KAFKA_BROKER])
+    if any(cached(artifacts, cfg) is None for artifacts in needed):
+        console.print(
+            f"[dim]first run: Kafka's and Spark's connector jars are fetched from "
+            f"{cfg.maven_repo} into {cfg.jars_dir} (once, a minute or two)[/]"
+        )
     try:
-        summary = run_pipeline(pipeline, settings(), once=once)
+        summary = run_pipeline(pipeline, cfg, once=once)
     except KeyboardInterrupt:
         console.print("[yellow]stopped by user[/]")
         raise typer.Exit(130) from None

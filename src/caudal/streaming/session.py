@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from caudal.jars import resolve, spark_connectors
+from caudal.jars import ArtifactSet, resolve, spark_connectors
 from caudal.settings import Settings
 from caudal.streaming.java import find_java_home
 
@@ -31,14 +31,19 @@ def _prepare_environment() -> None:
     os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
 
 
+def connector_artifacts() -> ArtifactSet:
+    """Spark's Kafka, Avro and Delta connectors for the installed pyspark."""
+    import pyspark
+
+    return spark_connectors(pyspark.__version__, Path(pyspark.__file__).parent / "jars")
+
+
 def spark_session(settings: Settings, app_name: str = "caudal") -> SparkSession:
     """Build (or return the running) session with the Kafka, Avro and Delta connectors."""
     _prepare_environment()
-    import pyspark
     from pyspark.sql import SparkSession
 
-    spark_home = Path(pyspark.__file__).parent
-    jars = resolve(spark_connectors(pyspark.__version__, spark_home / "jars"), settings)
+    jars = resolve(connector_artifacts(), settings)
     settings.checkpoint_dir.mkdir(parents=True, exist_ok=True)
     builder = (
         SparkSession.builder.master(settings.spark_master)
