@@ -49,7 +49,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Nobody listens on ``port``. SO_REUSEADDR, as servers bind: connections a killed server
+    left in TIME_WAIT do not make its port look taken (it could not be reused after kill -9)."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
