@@ -212,6 +212,7 @@ def test_records_survive_kill_9_of_the_broker_and_a_restart(own_settings: Settin
     again, warnings = start_broker(own_settings)
 
     assert any("stale pid file" in w for w in warnings), warnings
+    assert again.bootstrap == info.bootstrap  # clients of the killed broker find it again
     assert len(committed_values(again.bootstrap, "kept")) == sum(delivered.values()) == 5_000
 
 
