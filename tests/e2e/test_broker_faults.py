@@ -19,6 +19,7 @@ from helpers import CAUDAL, caudal, cli_env, produce
 
 from caudal.broker.admin import TopicAdmin
 from caudal.broker.embedded import running_broker
+from caudal.broker.exceptions import BrokerError
 from caudal.broker.process import pid_alive
 from caudal.broker.tail import count_records
 from caudal.settings import Settings
@@ -30,6 +31,13 @@ def _rows(path: Path) -> list[dict]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _has_records(admin: TopicAdmin, topic: str) -> bool:
+    try:
+        return any(p.end > 0 for p in admin.partitions(topic))
+    except BrokerError:  # not created yet, or its metadata not everywhere yet
+        return False
 
 
 def _kill(pid: int) -> None:
@@ -95,9 +103,9 @@ def test_kill_9_of_one_node_of_three_leaves_every_call_routed_once(tmp_path: Pat
             stderr=subprocess.STDOUT,
         )
         admin = TopicAdmin(settings, info.bootstrap)
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and job.poll() is None:
-            if "emergencias.dlq" in admin.topics():
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and job.poll() is None:  # kill once calls are routed
+            if _has_records(admin, "emergencias.dlq"):
                 break
             time.sleep(0.5)
         admin.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -47,19 +48,28 @@ def read_range(
     """The committed records of ``partition`` from ``start`` to its end, in offset order.
 
     A transaction's commit marker takes an offset, and an aborted record is skipped, so the
-    last record may sit before the end offset: the partition-EOF event says where it stops.
+    last record may sit before the end offset: the partition-EOF event, or the consumer's
+    fetch position, says where it stops.
     """
-    consumer.assign([TopicPartition(partition.topic, partition.partition, start)])
-    position = start
+    tp = TopicPartition(partition.topic, partition.partition, start)
+    consumer.assign([tp])
+    position, quiet_until = start, time.monotonic() + timeout_s
     while position < partition.end:
-        # consume() waits for the whole count: never ask for more than can remain
-        msgs = consumer.consume(min(10_000, partition.end - position), timeout_s)
+        # short waits: consume() holds out for its whole count, which markers never fill
+        msgs = consumer.consume(10_000, 0.2)
         if not msgs:
-            raise CaudalError(
-                f"{partition.topic}[{partition.partition}] stopped answering at offset "
-                f"{position} of {partition.end}",
-                "check the broker (`caudal status`) and run the command again",
-            )
+            # the fetch position moves past markers and aborted records, the last record not
+            position = max(position, consumer.position([tp])[0].offset)
+            if position >= partition.end:
+                return
+            if time.monotonic() > quiet_until:
+                raise CaudalError(
+                    f"{partition.topic}[{partition.partition}] stopped answering at offset "
+                    f"{position} of {partition.end}",
+                    "check the broker (`caudal status`) and run the command again",
+                )
+            continue
+        quiet_until = time.monotonic() + timeout_s
         for m in msgs:
             error = m.error()
             if error is not None:
