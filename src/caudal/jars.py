@@ -10,6 +10,7 @@ later start touches neither the network nor Ivy.
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -167,12 +168,9 @@ def _ivy_jar() -> Path:
 
 
 def _artifact_of(jar_name: str) -> str:
-    """``kafka-clients-3.9.1.jar`` → ``kafka-clients`` (the name before the version)."""
-    parts = jar_name.removesuffix(".jar").split("-")
-    for i, part in enumerate(parts):
-        if part[:1].isdigit():
-            return "-".join(parts[:i])
-    return "-".join(parts)
+    """``kafka-clients-3.9.1.jar`` → ``kafka-clients``: the name before a dotted version."""
+    found = re.match(r"(.+?)-\d+\.\d+.*\.jar$", jar_name)
+    return found.group(1) if found else jar_name.removesuffix(".jar")
 
 
 def _reason(output: str) -> str:
