@@ -43,7 +43,9 @@ def spark_session(settings: Settings, app_name: str = "caudal") -> SparkSession:
     _prepare_environment()
     from pyspark.sql import SparkSession
 
-    jars = resolve(connector_artifacts(), settings)
+    # a cluster that brings its own jars (spark-submit --packages) says so with spark.jars
+    given = "spark.jars" in settings.spark_conf
+    jars = [] if given else resolve(connector_artifacts(), settings)
     settings.checkpoint_dir.mkdir(parents=True, exist_ok=True)
     builder = (
         SparkSession.builder.master(settings.spark_master)
@@ -57,7 +59,7 @@ def spark_session(settings: Settings, app_name: str = "caudal") -> SparkSession:
         .config("spark.driver.host", os.environ["SPARK_LOCAL_IP"])
         .config("spark.python.worker.reuse", "true")
         .config("spark.sql.warehouse.dir", str((settings.data_dir / "warehouse").resolve()))
-        .config("spark.jars", ",".join(str(j) for j in jars))
+        .config("spark.jars", ",".join(str(j) for j in jars))  # CAUDAL_SPARK_CONF may override
         .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
         .config(
             "spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog"
