@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -12,6 +13,7 @@ from confluent_kafka import (
     Consumer,
     ConsumerGroupTopicPartitions,
     IsolationLevel,
+    KafkaError,
     KafkaException,
     TopicPartition,
 )
@@ -20,6 +22,16 @@ from confluent_kafka.admin import AdminClient, NewTopic, OffsetSpec
 from caudal.broker.client import client_config
 from caudal.broker.exceptions import BrokerError, BrokerUnreachable, TopicNotFound
 from caudal.settings import Settings
+
+_SETTLING = {
+    KafkaError.UNKNOWN_LEADER_EPOCH,
+    KafkaError.FENCED_LEADER_EPOCH,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+    KafkaError.OFFSET_NOT_AVAILABLE,
+}
+"""Answers of a cluster that is still settling (restart, leader change, new topic)."""
 
 
 @dataclass
@@ -114,14 +126,31 @@ class TopicAdmin:
     def offsets(
         self, partitions: Iterable[tuple[str, int]], spec: OffsetSpec
     ) -> dict[tuple[str, int], int]:
-        """ListOffsets for ``spec`` (earliest, latest) under read_committed isolation."""
+        """ListOffsets for ``spec`` (earliest, latest) under read_committed isolation.
+
+        Retriable answers (a leader still loading its log after a restart, a topic whose
+        metadata has not reached every broker yet) are asked again within the timeout.
+        """
         request = {TopicPartition(t, p): spec for t, p in partitions}
+        deadline = time.monotonic() + self._timeout
+        while True:
+            try:
+                return self._list_offsets(request)
+            except BrokerError as exc:
+                cause = exc.__cause__
+                error = cause.args[0] if isinstance(cause, KafkaException) else None
+                retriable = error is not None and (error.retriable() or error.code() in _SETTLING)
+                if not retriable or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.2)
+
+    def _list_offsets(
+        self, request: dict[TopicPartition, OffsetSpec]
+    ) -> dict[tuple[str, int], int]:
         if not request:
             return {}
         futures = self._admin.list_offsets(
-            request,
-            isolation_level=IsolationLevel.READ_COMMITTED,
-            request_timeout=self._timeout,
+            request, isolation_level=IsolationLevel.READ_COMMITTED, request_timeout=self._timeout
         )
         return {
             (tp.topic, tp.partition): int(
