@@ -11,11 +11,10 @@ import json
 from collections import Counter
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from caudal.pipelines.emergencies import enrichment
-from caudal.pipelines.emergencies.calls import VALIDATED_SCHEMA, validate_batches
+from caudal.pipelines.emergencies.calls import validated
 from caudal.pipelines.emergencies.feed import BREAKAGES
 from caudal.pipelines.emergencies.generator import CallGenerator
 from caudal.pipelines.emergencies.places import nearest_hospitals
@@ -37,11 +36,10 @@ def _expected(call: dict) -> str:
 
 
 def _batch(spark, values: list[bytes]):  # type: ignore[no-untyped-def]
-    frame = pd.DataFrame(
-        {"value": values, "partition": [0] * len(values), "offset": range(len(values))}
+    records = spark.createDataFrame(
+        [(v, 0, i) for i, v in enumerate(values)], "value binary, partition int, offset long"
     )
-    validated = pd.concat(list(validate_batches(iter([frame]))), ignore_index=True)
-    return spark.createDataFrame(validated, VALIDATED_SCHEMA)
+    return validated(records)
 
 
 def _route(spark, routes, values):  # type: ignore[no-untyped-def]

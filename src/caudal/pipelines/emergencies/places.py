@@ -7,7 +7,8 @@ nearest hospital, which is all the pipeline needs them for.
 
 from __future__ import annotations
 
-from functools import lru_cache
+import operator
+from functools import lru_cache, reduce
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +42,11 @@ def hospitals() -> pd.DataFrame:
     return pd.read_csv(DATA / "hospitales.csv")
 
 
-def in_spain(lat: float, lon: float) -> bool:
-    return any(a <= lat <= b and c <= lon <= d for a, b, c, d in SPAIN_BOXES)
+def in_spain(lat: Any, lon: Any) -> Any:
+    """Inside one of ``SPAIN_BOXES``: a bool for floats, elementwise for arrays, and a SQL
+    condition for Spark columns (the call validator runs it in the JVM, no Python UDF)."""
+    inside = ((lat >= a) & (lat <= b) & (lon >= c) & (lon <= d) for a, b, c, d in SPAIN_BOXES)
+    return reduce(operator.or_, inside)
 
 
 def haversine_km(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike) -> Any:
