@@ -1,4 +1,4 @@
-"""Alert files → Kafka → Spark join → CNN → CSV, on the real ZTF samples and damaged variants."""
+"""Alert files → Kafka → Spark join → CNN → CSV: real ZTF samples, damaged files and records."""
 
 from __future__ import annotations
 
@@ -78,6 +78,31 @@ def _orphan(bootstrap: str, topic: str) -> None:
     producer.flush(10)
 
 
+def _unreadable_halves(bootstrap: str, topics: AlertTopics) -> dict[int, str]:
+    """Alerts one half of which cannot be decoded (as another producer might write them):
+    candid → the reason its row must carry."""
+    halves = {
+        candid: {
+            "metadata": encode("metadata", {"objectId": f"ZTF00bad{candid}", "candid": candid}),
+            "cutouts": encode("cutouts", {"objectId": f"ZTF00bad{candid}", "candid": candid}),
+        }
+        for candid in (5001, 5002, 5003)
+    }
+    halves[5001]["metadata"] = b"not Avro at all"
+    halves[5002]["cutouts"] = halves[5002]["metadata"]  # another schema's fingerprint
+    halves[5003]["metadata"] = halves[5003]["metadata"][:12]  # the body cut short
+    producer = Producer({"bootstrap.servers": bootstrap})
+    for candid, values in halves.items():
+        producer.produce(topics.metadata, values["metadata"], str(candid).encode())
+        producer.produce(topics.cutouts, values["cutouts"], str(candid).encode())
+    producer.flush(10)
+    return {
+        5001: "metadata record: not Avro single-object encoding",
+        5002: "cutouts record: unknown Avro schema fingerprint",
+        5003: "metadata record: damaged Avro record",
+    }
+
+
 @pytest.mark.slow
 def test_real_and_damaged_alerts_each_written_once_with_flags(
     spark, bootstrap: str, admin, tmp_path: Path
@@ -92,7 +117,9 @@ def test_real_and_damaged_alerts_each_written_once_with_flags(
     )
     topics = AlertTopics.named(settings.topic)
     admin.create(topics.metadata, 2, exist_ok=True)
+    admin.create(topics.cutouts, 2, exist_ok=True)
     _orphan(bootstrap, topics.metadata)
+    unreadable = _unreadable_halves(bootstrap, topics)
     out = tmp_path / "alerts.csv"
 
     summary = run_pipeline(alerts_pipeline(settings, inputs, out, watch=False), settings, once=True)
@@ -100,7 +127,9 @@ def test_real_and_damaged_alerts_each_written_once_with_flags(
     rows = pd.read_csv(out)
     real_candids = {int(p.stem.split("_")[-1]) for p in SAMPLES.glob("*.avro")}
     assert rows["candid"].is_unique
-    assert set(rows["candid"]) == real_candids | set(damaged.values()) | {ORPHAN_CANDID}
+    assert set(rows["candid"]) == real_candids | set(damaged.values()) | {ORPHAN_CANDID} | set(
+        unreadable
+    )
     assert summary.written["classified"] == len(rows)
     by_candid = rows.set_index("candid")
     real = by_candid.loc[sorted(real_candids)]
@@ -113,6 +142,10 @@ def test_real_and_damaged_alerts_each_written_once_with_flags(
     assert "corrupt" in by_candid.loc[damaged["corrupt"], "error"]
     assert "template" in by_candid.loc[damaged["missing"], "error"]
     assert "NaN" in by_candid.loc[damaged["nan"], "error"]
+    for candid, reason in unreadable.items():
+        row = by_candid.loc[candid]
+        assert row["has_metadata"] and row["has_cutouts"] and not row["classified"]
+        assert reason in row["error"], row["error"]
     orphan = by_candid.loc[ORPHAN_CANDID]
     assert orphan["has_metadata"] and not orphan["has_cutouts"] and not orphan["classified"]
 

@@ -42,13 +42,18 @@ def _stamps(row: pd.Series) -> tuple[np.ndarray | None, str | None]:
 
 
 def classify_frame(frame: pd.DataFrame, model_path: Path, classes: list[str]) -> pd.DataFrame:
-    """One output row per input row; never raises on bad alerts (the row says why)."""
+    """One output row per input row; never raises on bad alerts (the row says why).
+
+    A ``decode_error`` column, where the frame has one, says why a half of the alert could
+    not be decoded; such an alert is not classified."""
     n = len(frame)
     out = pd.DataFrame({"objectId": frame["objectId"], "candid": frame["candid"]})
     errors: list[str | None] = [None] * n
     tensors: dict[int, np.ndarray] = {}
     for i, (_, row) in enumerate(frame.iterrows()):
-        if not row["has_cutouts"]:
+        if row.get("decode_error"):
+            errors[i] = row["decode_error"]
+        elif not row["has_cutouts"]:
             errors[i] = "cutouts never arrived"
         elif not row["has_metadata"]:
             errors[i] = "metadata never arrived"
