@@ -1,5 +1,5 @@
-"""DuckDB with its own Delta reader (delta-kernel), to read lakehouse tables in tests without
-the deltalake library that wrote them."""
+"""DuckDB with its own Delta reader (delta-kernel), to read lakehouse tables in tests with an
+engine other than Spark, which wrote them, and delta-rs, which the UI reads them with."""
 
 from __future__ import annotations
 

@@ -80,6 +80,6 @@ def test_added_optional_field_then_incompatible_changes(bootstrap: str, tmp_path
     refused = caudal("run", "lakehouse", env=env)
     assert refused.returncode == 1
     assert (
-        "silver table sales cannot take the declared schema: quantity: int32 → string"
+        "silver table sales cannot take the declared schema: quantity: int → string"
         in refused.stderr.replace("\n", " ")
     )

@@ -2,7 +2,7 @@
 
 One run (real broker, real Spark, real registry HTTP server, the real CLI) is shared by the
 tests below; each then checks one promise against the Delta tables, read with DuckDB's own
-Delta reader (delta-kernel), not with the deltalake library that wrote them.
+Delta reader (delta-kernel), not with Spark, which wrote them.
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """The Lakehouse page of `caudal ui` in headless Chromium, over Delta tables written by the
-pipeline's own writer: counts, history and quarantine reasons as a user sees them."""
+pipeline's own writer (Spark): counts, history and quarantine reasons as a user sees them."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import pyarrow as pa
 import pytest
 from helpers import cli_env
 from selenium import webdriver
@@ -18,32 +18,33 @@ from caudal.sinks.delta import DeltaTableWriter
 pytestmark = [pytest.mark.slow, needs_chromium]
 
 
-def _tables(root: Path) -> None:
+def _tables(spark: Any, root: Path) -> None:
     layout = Layout(root)
-    rows = pa.table(
-        {"product_id": [f"P{i:05d}" for i in range(37)], "stock_units": list(range(37))}
+    rows = spark.createDataFrame(
+        [(f"P{i:05d}", i, 0) for i in range(37)],
+        "product_id string, stock_units int, _batch_id long",
     )
     bronze = DeltaTableWriter(layout.table("bronze", "inventory"))
-    bronze.append_arrow(rows, "lakehouse.bronze_inventory", 0)
-    bronze.append_arrow(rows, "lakehouse.bronze_inventory", 1)
+    bronze.append(rows, "lakehouse.bronze_inventory", 0)
+    bronze.append(rows, "lakehouse.bronze_inventory", 1)
     DeltaTableWriter(layout.table("silver", "inventory")).merge_latest(
-        rows, ["product_id"], "stock_units", "lakehouse.bronze_inventory.silver", 0
+        rows, ["product_id"], "stock_units", "_batch_id", "lakehouse.bronze_inventory.silver", 0
     )
-    quarantine = pa.table(
-        {
-            "dataset": ["inventory"] * 3,
-            "layer": ["silver"] * 3,
-            "rule": ["range(stock_units)", "range(stock_units)", "allowed(category)"],
-            "reason": ["stock_units = -5 outside [0, 1000000]", "x", "category = 'toys' not in"],
-        }
+    quarantine = spark.createDataFrame(
+        [
+            ("inventory", "silver", "range(stock_units)", "stock_units = -5 outside [0, 1000000]"),
+            ("inventory", "silver", "range(stock_units)", "x"),
+            ("inventory", "silver", "allowed(category)", "category = 'toys' not in"),
+        ],
+        "dataset string, layer string, rule string, reason string",
     )
-    DeltaTableWriter(layout.quarantine, ["dataset"]).append_arrow(quarantine, "q", 0)
+    DeltaTableWriter(layout.quarantine, ["dataset"]).append(quarantine, "q", 0)
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     home = tmp_path_factory.mktemp("lakehouse-ui")
-    _tables(home / "data" / "lakehouse")
+    _tables(spark, home / "data" / "lakehouse")
     with serving_ui(cli_env(home / "data", HOME=str(home)), home / "ui.log") as url:
         yield url
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
-import pyarrow as pa
 import pytest
 from helpers import caudal, cli_env
 
@@ -31,23 +31,28 @@ print(len(quarantine_by_rule(layout)), len(sample(layout.quarantine)))
 
 
 @pytest.fixture(scope="module")
-def lake_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A lakehouse by the pipeline's writer, the quarantine in many small files as runs leave it."""
+def lake_data(spark: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A lakehouse by the pipeline's writer, the quarantine in many small files as runs leave it
+    (written at once: the readers' exit depends on the files, not on the commits)."""
     data = tmp_path_factory.mktemp("lake-exit")
     layout = Layout(data / "lakehouse")
-    rows = pa.table({"product_id": ["P1", "P2", "P3"], "stock_units": [5, 0, 9]})
+    rows = spark.createDataFrame(
+        [("P1", 5), ("P2", 0), ("P3", 9)], "product_id string, stock_units int"
+    )
     for layer in LAYERS:
-        DeltaTableWriter(layout.table(layer, "inventory")).append_arrow(rows, "q", 0)
-    quarantine = DeltaTableWriter(layout.quarantine, ["dataset"])
-    for batch in range(40):
-        rejected = {
-            "dataset": [DATASETS[batch % len(DATASETS)]] * 3,
-            "layer": ["silver"] * 3,
-            "rule": ["range(stock_units)"] * 3,
-            "reason": [f"stock_units = -{batch} outside [0, 10]"] * 3,
-            "raw": ["x" * 5_000] * 3,
-        }
-        quarantine.append_arrow(pa.table(rejected), "q", batch)
+        DeltaTableWriter(layout.table(layer, "inventory")).append(rows, "q", 0)
+    rejected = spark.createDataFrame(
+        [(batch, DATASETS[batch % len(DATASETS)]) for batch in range(40) for _ in range(3)],
+        "batch int, dataset string",
+    ).selectExpr(
+        "dataset",
+        "'silver' AS layer",
+        "'range(stock_units)' AS rule",
+        "concat('stock_units = -', batch, ' outside [0, 10]') AS reason",
+        "repeat('x', 5000) AS raw",
+    )
+    quarantine = rejected.repartition(40, "batch")  # dozens of small files, as batches leave
+    DeltaTableWriter(layout.quarantine, ["dataset"]).append(quarantine, "q", 0)
     return data
 
 

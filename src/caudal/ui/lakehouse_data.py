@@ -1,9 +1,11 @@
 """What the lakehouse page shows, without Streamlit: tables, counts, freshness, history, samples.
 
-Read straight from the Delta logs (``deltalake``), so the page works while a run commits and
-costs nothing when the tables are large: counts come from the log's file statistics. Rows are
-read by deltalake's own engine (``QueryBuilder``), never by ``DeltaTable.to_pandas``: that scans
-through a Python filesystem, Arrow's I/O threads can still hold its buffers when the scan has
+Spark writes the tables; they are read here with delta-rs (``deltalake``) because the UI and
+``caudal lakehouse tables`` run without a JVM (starting one would take seconds per page). Read
+straight from the Delta logs, the page works while a run commits and costs nothing when the
+tables are large: counts come from the log's file statistics. Rows are read by deltalake's
+own engine (``QueryBuilder``), never by ``DeltaTable.to_pandas``: that scans through a Python
+filesystem, Arrow's I/O threads can still hold its buffers when the scan has
 returned, and one freed after the interpreter began to exit needs the GIL, so Python ends that
 C++ thread mid-destructor and the process aborts ("terminate called without an active exception").
 """

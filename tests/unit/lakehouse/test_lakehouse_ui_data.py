@@ -1,10 +1,11 @@
-"""What the Lakehouse page shows, read from real Delta tables written by the pipeline's writer."""
+"""What the Lakehouse page shows (read with delta-rs, no JVM), from real Delta tables written
+by the pipeline's writer (Spark)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import pyarrow as pa
 import pytest
 
 from caudal.errors import CaudalError
@@ -15,20 +16,26 @@ from caudal.ui import lakehouse_data as data
 
 
 @pytest.fixture
-def layout(tmp_path: Path) -> Layout:
+def layout(spark: Any, tmp_path: Path) -> Layout:
     layout = Layout(tmp_path / "lake")
-    rows = pa.table({"product_id": ["P1", "P2", "P3"], "stock_units": [5, 0, 9]})
+    rows = spark.createDataFrame(
+        [("P1", 5), ("P2", 0), ("P3", 9)], "product_id string, stock_units int"
+    )
     bronze = DeltaTableWriter(layout.table("bronze", "inventory"))
-    bronze.append_arrow(rows, "q", 0)
-    bronze.append_arrow(rows, "q", 1)
-    bronze.append_arrow(rows, "q", 1)  # a replay: skipped, not a third commit
-    DeltaTableWriter(layout.table("gold", "stock")).replace(rows.slice(0, 2))
+    bronze.append(rows, "q", 0)
+    bronze.append(rows, "q", 1)
+    bronze.append(rows, "q", 1)  # a replay: skipped, not a third commit
+    DeltaTableWriter(layout.table("gold", "stock")).replace(rows.filter("stock_units < 9"))
     reasons = ["stock_units = -5 outside [0, 10]", "stock_units = -1 outside [0, 10]", "no"]
     rules = ["range(stock_units)", "range(stock_units)", "allowed(category)"]
-    quarantine = pa.table(
-        {"dataset": ["inventory"] * 3, "layer": ["silver"] * 3, "rule": rules, "reason": reasons}
+    quarantine = spark.createDataFrame(
+        [
+            ("inventory", "silver", rule, reason)
+            for rule, reason in zip(rules, reasons, strict=True)
+        ],
+        "dataset string, layer string, rule string, reason string",
     )
-    DeltaTableWriter(layout.quarantine, ["dataset"]).append_arrow(quarantine, "q", 0)
+    DeltaTableWriter(layout.quarantine, ["dataset"]).append(quarantine, "q", 0)
     return layout
 
 
@@ -61,10 +68,12 @@ def test_missing_table_and_empty_lake(layout: Layout, tmp_path: Path) -> None:
     assert data.table_summaries(empty).empty and data.quarantine_by_rule(empty).empty
 
 
-def test_a_quarantine_created_empty_is_listed_and_reads_as_no_rules(tmp_path: Path) -> None:
+def test_a_quarantine_created_empty_is_listed_and_reads_as_no_rules(
+    spark: Any, tmp_path: Path
+) -> None:
     layout = Layout(tmp_path / "lake")
     for _ in range(2):  # every query's sink ensures it when the run starts: one table
-        DeltaTableWriter(layout.quarantine, ["dataset"]).ensure(QUARANTINE_SCHEMA)
+        DeltaTableWriter(layout.quarantine, ["dataset"]).ensure(spark, QUARANTINE_SCHEMA)
     summary = data.table_summaries(layout)
     assert summary[["layer", "rows", "version"]].values.tolist() == [["quarantine", 0, 0]]
     assert data.quarantine_by_rule(layout).empty

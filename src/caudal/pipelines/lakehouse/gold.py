@@ -1,46 +1,30 @@
-"""Gold: the declared SQL aggregates, recomputed on Spark whenever one of their inputs changes.
+"""Gold: the declared SQL aggregates, recomputed by Spark whenever one of their inputs changes.
 
-Silver tables are read as the Parquet files of their current Delta snapshot (the executors
-read them), with the Delta schema so columns added later read as null in older files. A gold
-table is replaced by one commit; recomputing it twice gives the same table, so a replayed
-batch needs no transaction id here.
+Runs on the driver inside a silver batch; the executors read the silver tables' current Delta
+snapshots and write the result. A gold table is replaced by one commit; recomputing it twice
+gives the same table, so a replayed batch needs no transaction id here, and a batch replayed
+after a crash before its gold commit brings gold up to date again.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from deltalake import DeltaTable
-
 from caudal.pipelines.lakehouse.layout import Layout
 from caudal.pipelines.lakehouse.spec import Gold
-from caudal.sinks.delta import DeltaTableWriter, arrow_schema
+from caudal.sinks.delta import DeltaTableWriter, read_delta
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import SparkSession
 
 
-def read_table(spark: SparkSession, path: str) -> DataFrame | None:
-    """A Delta table's current snapshot as a Spark DataFrame (None when it does not exist)."""
-    from pyspark.sql.pandas.types import from_arrow_schema
-
-    if not DeltaTable.is_deltatable(path):
-        return None
-    table = DeltaTable(path)
-    schema = from_arrow_schema(arrow_schema(table))
-    files = table.file_uris()
-    if not files:
-        return spark.createDataFrame([], schema)
-    return spark.read.schema(schema).parquet(*files)
-
-
-def refresh(spark: SparkSession, layout: Layout, gold: Gold) -> int | None:
-    """Recompute one gold table; None when an input has no silver table yet."""
-    inputs: dict[str, Any] = {}
+def refresh(spark: SparkSession, layout: Layout, gold: Gold) -> bool:
+    """Recompute one gold table; False (nothing written) while an input has no silver table."""
+    inputs: dict[str, Any] = {}  # Any: mypy would bind a dict of frames to sql()'s ``args``
     for name in gold.inputs:
-        frame = read_table(spark, str(layout.table("silver", name)))
+        frame = read_delta(spark, layout.table("silver", name))
         if frame is None:
-            return None
+            return False
         inputs[name] = frame
-    result = spark.sql(gold.sql, **inputs).toArrow()
-    return DeltaTableWriter(layout.table("gold", gold.name)).replace(result)
+    DeltaTableWriter(layout.table("gold", gold.name)).replace(spark.sql(gold.sql, **inputs))
+    return True

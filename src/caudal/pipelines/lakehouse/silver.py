@@ -11,23 +11,14 @@ from typing import TYPE_CHECKING
 
 from caudal.errors import CaudalError
 from caudal.pipelines.lakehouse.spec import Dataset, Expectation
-from caudal.sinks.delta import DeltaTableWriter, arrow_schema
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
+    from pyspark.sql.types import StructType
 
 CARRIED = ["_source_file", "_row", "_topic", "_partition", "_offset", "_schema_id"]
 CARRIED += ["_ingested_at", "_batch_id"]
 SPARK_TYPES = {"long": "bigint"}
-ARROW_TYPES = {
-    "string": "string",
-    "int": "int32",
-    "long": "int64",
-    "double": "double",
-    "boolean": "bool",
-    "date": "date32[day]",
-    "timestamp": "timestamp[us, tz=UTC]",
-}
 
 
 def _spark_type(kind: str) -> str:
@@ -136,13 +127,13 @@ def latest_per_key(frame: DataFrame, dataset: Dataset) -> DataFrame:
     return frame.withColumn("_rank", F.row_number().over(window)).filter("_rank = 1").drop("_rank")
 
 
-def refuse_incompatible(writer: DeltaTableWriter, dataset: Dataset) -> None:
-    """An existing silver column whose type the dataset now declares differently stops the run."""
-    table = writer.table()
-    if table is None:
+def refuse_incompatible(schema: StructType | None, dataset: Dataset) -> None:
+    """An existing silver column (``schema``) whose type the dataset now declares differently
+    stops the run before its first batch."""
+    if schema is None:
         return
-    have = {f.name: str(f.type) for f in arrow_schema(table)}
-    wanted = {c.name: ARROW_TYPES[c.type] for c in dataset.columns}
+    have = {f.name: f.dataType.simpleString() for f in schema}
+    wanted = {c.name: _spark_type(c.type) for c in dataset.columns}
     changed = [f"{c}: {have[c]} → {t}" for c, t in wanted.items() if c in have and have[c] != t]
     if changed:
         raise CaudalError(

@@ -1,9 +1,10 @@
 """One dataset's micro-batch through every layer: bronze, quarantine, silver, then gold.
 
-Each table commit carries the Delta transaction id ``(lakehouse.<query>.<checkpoint id>[.layer],
-batch)``, so a batch replayed after a crash skips every table it had already reached and
-completes the others: bronze and silver each hold every source row exactly once whatever the
-crash point.
+Runs on the driver (``foreachBatch``); Spark's executors do the reading, checking and writing.
+Each table commit carries the Delta transaction id ``(lakehouse.<query>.<checkpoint id>
+[.layer], batch)``, so a batch replayed after a crash skips every table it had already reached
+and completes the others; silver's MERGE is also idempotent by its condition. Bronze and silver
+each hold every source row exactly once whatever the crash point; gold is recomputed.
 """
 
 from __future__ import annotations
@@ -13,30 +14,22 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
+from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
 from caudal.pipelines.lakehouse import gold, silver
 from caudal.pipelines.lakehouse.layout import Layout
 from caudal.pipelines.lakehouse.spec import Dataset, Lakehouse
 from caudal.sinks.base import BatchSink
 from caudal.sinks.batch_log import BatchLog
-from caudal.sinks.delta import DeltaTableWriter, checkpoint_app_id
+from caudal.sinks.delta import DeltaTableWriter, checkpoint_app_id, prepare_session, read_delta
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import DataFrame, SparkSession
 
 REFERENCE_WAIT_S = 600.0
-QUARANTINE_SCHEMA = pa.schema(
-    [
-        pa.field("dataset", pa.string()),
-        pa.field("layer", pa.string()),
-        pa.field("rule", pa.string()),
-        pa.field("reason", pa.string()),
-        pa.field("raw", pa.string()),
-        pa.field("source", pa.string()),
-        pa.field("batch_id", pa.int64()),
-        pa.field("quarantined_at", pa.timestamp("us", tz="UTC")),
-    ]
+QUARANTINE_SCHEMA = StructType(
+    [StructField(c, StringType()) for c in ("dataset", "layer", "rule", "reason", "raw", "source")]
+    + [StructField("batch_id", LongType()), StructField("quarantined_at", TimestampType())]
 )
 """One row per rejected input; every column nullable (a file that could not be read has no raw)."""
 
@@ -47,6 +40,14 @@ def _source() -> Any:
     kafka = F.concat_ws("/", "_topic", "_partition", "_offset")
     file = F.concat_ws(":", "_source_file", F.col("_row").cast("string"))
     return F.when(F.col("_source_file").isNotNull(), file).otherwise(kafka)
+
+
+def _split(frame: DataFrame, bad: Any) -> tuple[int, int]:
+    """(rows passing, rows failing) of a cached frame, in one job."""
+    from pyspark.sql import functions as F
+
+    counts = frame.agg(F.count_if(~bad).alias("good"), F.count_if(bad).alias("bad")).first()
+    return (int(counts["good"]), int(counts["bad"])) if counts else (0, 0)
 
 
 class LakehouseSink(BatchSink):
@@ -72,15 +73,23 @@ class LakehouseSink(BatchSink):
         self.silver = DeltaTableWriter(layout.table("silver", dataset.name))
         self.quarantine = DeltaTableWriter(layout.quarantine, ["dataset"])
         self.quarantined = 0
-        silver.refuse_incompatible(self.silver, dataset)
 
     def bind(self, checkpoint: Path) -> Callable[[DataFrame, int], None]:
-        """Also creates the quarantine table, so a run that rejects nothing leaves it empty."""
+        """When the query starts (driver, the runner's session active): sets Delta up for small
+        logs, refuses a silver table the declared types no longer fit, and creates the
+        quarantine table, so a run that rejects nothing leaves it empty."""
+        from pyspark.sql import SparkSession
+
+        spark = SparkSession.active()
+        prepare_session(spark)
+        silver.refuse_incompatible(self.silver.schema(spark), self.dataset)
         self.app_id = checkpoint_app_id(self.app_name, checkpoint / "sinks" / self.name)
-        self.quarantine.ensure(QUARANTINE_SCHEMA)
+        self.quarantine.ensure(spark, QUARANTINE_SCHEMA)
         return super().bind(checkpoint)
 
     def write_batch(self, df: DataFrame, batch_id: int, log: BatchLog) -> dict[str, Any]:
+        """``rows``, ``silver`` and ``quarantined`` count the batch's rows, also when Delta skips
+        a table as already committed by an attempt that died before the batch log's commit."""
         from pyspark.sql import functions as F
 
         stamped = (
@@ -90,15 +99,16 @@ class LakehouseSink(BatchSink):
             .persist()
         )
         try:
+            rows, bad = _split(stamped, F.col("_rule").isNotNull())
             good = stamped.filter("_rule IS NULL").drop("_rule", "_reason", "_raw")
-            rows = self.bronze.append_spark(good, self.app_id, batch_id)
+            if rows:
+                self.bronze.append(good, self.app_id, batch_id)
             rejects = stamped.filter("_rule IS NOT NULL").select(
                 F.lit("bronze").alias("layer"), "_rule", "_reason", "_raw", _source().alias("_src")
             )
-            rejected = self._quarantine(
-                self._with_empty_files(rejects, batch_id), batch_id, "bronze"
-            )
-            merged = self._silver(good, batch_id)
+            rejects, empty = self._with_empty_files(rejects, batch_id)
+            rejected = self._quarantine(rejects, bad + empty, batch_id, "bronze")
+            merged = self._silver(good, batch_id) if rows else 0
         finally:
             stamped.unpersist()
         if merged:
@@ -106,30 +116,38 @@ class LakehouseSink(BatchSink):
                 gold.refresh(df.sparkSession, self.layout, table)
         return {"rows": rows, "silver": merged, "quarantined": rejected}
 
-    def _with_empty_files(self, rejects: DataFrame, batch_id: int) -> DataFrame:
+    def _with_empty_files(self, rejects: DataFrame, batch_id: int) -> tuple[DataFrame, int]:
+        """Empty files give Spark no split, so no row: their rejections are added here."""
         empty = self.empty_files(batch_id) if self.empty_files else []
         rows = [("bronze", "empty_file", "the file is empty", None, path) for path in empty]
         if not rows:
-            return rejects
-        return rejects.unionByName(rejects.sparkSession.createDataFrame(rows, rejects.schema))
+            return rejects, 0
+        added = rejects.sparkSession.createDataFrame(rows, rejects.schema)
+        return rejects.unionByName(added), len(rows)
 
-    def _silver(self, good: DataFrame, batch_id: int) -> int:
-        from pyspark.sql import functions as F
-
+    def _references(self, spark: SparkSession) -> dict[str, DataFrame]:
+        """The silver tables the expectations point at, once their files are loaded."""
         deadline = time.monotonic() + REFERENCE_WAIT_S
         waits = [start() for start in self.upstream.values()]
         while not all(ready() for ready in waits) and time.monotonic() < deadline:
             time.sleep(0.5)
-        references = {
-            e.dataset: gold.read_table(
-                good.sparkSession, str(self.layout.table("silver", e.dataset))
-            )
-            or good.sparkSession.createDataFrame([], f"{e.column} string")
-            for e in self.dataset.expectations
-            if e.rule == "references" and e.dataset
-        }
-        checked = silver.typed(good, self.dataset, references).persist()  # type: ignore[arg-type]
+        tables = {}
+        for e in self.dataset.expectations:
+            if e.rule == "references" and e.dataset:
+                table = read_delta(spark, self.layout.table("silver", e.dataset))
+                tables[e.dataset] = (
+                    spark.createDataFrame([], f"`{e.column}` string") if table is None else table
+                )
+        return tables
+
+    def _silver(self, good: DataFrame, batch_id: int) -> int:
+        """Rows of the batch that passed every check (merged: the latest per key wins)."""
+        from pyspark.sql import functions as F
+
+        spark = good.sparkSession
+        checked = silver.typed(good, self.dataset, self._references(spark)).persist()
         try:
+            passed, failing = _split(checked, F.size("_failures") > 0)
             failed = checked.filter(F.size("_failures") > 0).select(
                 F.lit("silver").alias("layer"),
                 F.col("_failures")[0]["rule"].alias("_rule"),
@@ -139,24 +157,24 @@ class LakehouseSink(BatchSink):
                 F.col("_raw"),
                 _source().alias("_src"),
             )
-            self._quarantine(failed, batch_id, "silver")
-            passed = checked.filter(F.size("_failures") == 0).drop("_failures", "_raw")
-            latest = silver.latest_per_key(passed, self.dataset)
-            if self.dataset.transform:
-                latest = good.sparkSession.sql(self.dataset.transform, source=latest)
-            data = latest.toArrow()
+            self._quarantine(failed, failing, batch_id, "silver")
+            if passed:
+                ok = checked.filter(F.size("_failures") == 0).drop("_failures", "_raw")
+                latest = silver.latest_per_key(ok, self.dataset)
+                if self.dataset.transform:
+                    latest = spark.sql(self.dataset.transform, source=latest)
+                keys, order = list(self.dataset.primary_key), self.dataset.event_time
+                app_id = f"{self.app_id}.silver"
+                self.silver.merge_latest(latest, keys, order, "_batch_id", app_id, batch_id)
         finally:
             checked.unpersist()
-        if data.num_rows == 0:
-            return 0
-        keys = list(self.dataset.primary_key)
-        return self.silver.merge_latest(
-            data, keys, self.dataset.event_time, f"{self.app_id}.silver", batch_id
-        )
+        return passed
 
-    def _quarantine(self, rejects: DataFrame, batch_id: int, layer: str) -> int:
+    def _quarantine(self, rejects: DataFrame, count: int, batch_id: int, layer: str) -> int:
         from pyspark.sql import functions as F
 
+        if count == 0:
+            return 0
         rows = rejects.select(
             F.lit(self.dataset.name).alias("dataset"),
             "layer",
@@ -166,10 +184,7 @@ class LakehouseSink(BatchSink):
             F.col("_src").alias("source"),
             F.lit(batch_id).cast("long").alias("batch_id"),
             F.current_timestamp().alias("quarantined_at"),
-        ).toArrow()
-        if rows.num_rows == 0:
-            return 0
-        rows = rows.cast(QUARANTINE_SCHEMA)
-        added = self.quarantine.append_arrow(rows, f"{self.app_id}.{layer}", batch_id)
-        self.quarantined += added
-        return added
+        )
+        self.quarantine.append(rows, f"{self.app_id}.{layer}", batch_id)
+        self.quarantined += count
+        return count
