@@ -13,6 +13,7 @@ import io
 import json
 import struct
 import urllib.error
+import urllib.parse
 import urllib.request
 from functools import lru_cache
 from pathlib import Path
@@ -37,30 +38,57 @@ class UnknownSchemaId(DecodeError):
     """The registry answered that it has no such id: the record is bad, not the registry."""
 
 
-@lru_cache(maxsize=256)
-def registry_schema(registry_url: str, schema_id: int) -> Any:
-    """The writer schema of ``schema_id``, fetched once per process.
+def _registry_get(registry_url: str, path: str, what: str) -> Any | None:
+    """The registry's JSON answer for ``path``; None when it answers 404 (it has no such thing).
 
-    A registry that cannot be reached is not a property of the record, so it is a plain
+    A registry that cannot be reached is not a property of a record, so it is a plain
     ``CaudalError``: callers stop (and retry later) instead of rejecting good records.
     """
-    url = f"{registry_url.rstrip('/')}/schemas/ids/{schema_id}"
     try:
-        with urllib.request.urlopen(url, timeout=10) as resp:
-            return fastavro.parse_schema(json.loads(json.loads(resp.read())["schema"]))
+        with urllib.request.urlopen(f"{registry_url.rstrip('/')}{path}", timeout=10) as resp:
+            return json.loads(resp.read())
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
-            raise UnknownSchemaId(
-                f"schema id {schema_id} is not in the registry", "unknown_schema_id"
-            ) from exc
-        raise _unreachable(registry_url, schema_id, exc) from exc
-    except (OSError, ValueError, KeyError) as exc:
-        raise _unreachable(registry_url, schema_id, exc) from exc
+            return None
+        raise _unreachable(registry_url, what, exc) from exc
+    except (OSError, ValueError) as exc:
+        raise _unreachable(registry_url, what, exc) from exc
 
 
-def _unreachable(registry_url: str, schema_id: int, exc: Exception) -> CaudalError:
+@lru_cache(maxsize=256)
+def registry_schema(registry_url: str, schema_id: int) -> Any:
+    """The writer schema of ``schema_id``, fetched once per process."""
+    what = f"schema id {schema_id}"
+    answer = _registry_get(registry_url, f"/schemas/ids/{schema_id}", what)
+    if answer is None:
+        raise UnknownSchemaId(f"{what} is not in the registry", "unknown_schema_id")
+    try:
+        schema = json.loads(answer["schema"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise _unreachable(registry_url, what, exc) from exc
+    return fastavro.parse_schema(schema)
+
+
+def subject_schemas(registry_url: str, subject: str) -> dict[int, str]:
+    """Every version of ``subject`` as ``{schema id: schema JSON}``, oldest version first.
+
+    Empty when the registry has no such subject (nothing was ever produced with a schema).
+    Read on the driver when a query starts, so that the JVM can decode with these schemas.
+    """
+    what = f"the versions of subject {subject}"
+    quoted = urllib.parse.quote(subject, safe="")
+    versions = _registry_get(registry_url, f"/subjects/{quoted}/versions", what) or []
+    schemas: dict[int, str] = {}
+    for version in sorted(versions):
+        answer = _registry_get(registry_url, f"/subjects/{quoted}/versions/{version}", what)
+        if answer is not None:  # a version deleted meanwhile
+            schemas[int(answer["id"])] = str(answer["schema"])
+    return schemas
+
+
+def _unreachable(registry_url: str, what: str, exc: Exception) -> CaudalError:
     return CaudalError(
-        f"could not read schema id {schema_id} from the registry at {registry_url}: {exc}",
+        f"could not read {what} from the registry at {registry_url}: {exc}",
         "check CAUDAL_SCHEMA_REGISTRY_URL and that the registry runs",
     )
 

@@ -27,6 +27,13 @@ def test_shipped_file_declares_every_seed_source() -> None:
     }
 
 
+def test_a_topic_name_strategy_subject_follows_the_prefixed_topic(tmp_path: Path) -> None:
+    sales = load().datasets["sales"]
+    assert sales.registry_subject("lh1.lakehouse.sales") == "lh1.lakehouse.sales-value"
+    path = _broken(tmp_path, lambda r: r["datasets"]["sales"]["source"].update(subject="farm"))
+    assert load(path).datasets["sales"].registry_subject("lh1.lakehouse.sales") == "farm"
+
+
 def _broken(tmp_path: Path, edit) -> Path:  # type: ignore[no-untyped-def]
     raw = yaml.safe_load(SHIPPED.read_text())
     edit(raw)

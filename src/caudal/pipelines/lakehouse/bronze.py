@@ -1,9 +1,10 @@
-"""The bronze streams: landing files (Spark's file source) and Avro topics (caudal Kafka source).
+"""The bronze streams: landing files (Spark's file source) and Avro topics (Spark's Kafka source).
 
 Both hand rows in the ``records.parsed_schema`` shape to the sink. The file source keeps the
 list of files each micro-batch took in the query's checkpoint, which is what makes every file
 read exactly once across restarts; only paths and sizes travel through Spark, the executors
-open the files themselves.
+open the files themselves (Python). Kafka offsets live in the checkpoint too; events are
+decoded by spark-avro in the JVM (``events``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from caudal.pipelines.base import JobContext
-from caudal.pipelines.lakehouse.events import decode_batches
+from caudal.pipelines.lakehouse.events import decode, writer_schemas
 from caudal.pipelines.lakehouse.landing import read_file
 from caudal.pipelines.lakehouse.layout import Layout
 from caudal.pipelines.lakehouse.records import spark_schema
@@ -51,10 +52,7 @@ def file_stream(spark: SparkSession, ctx: JobContext, dataset: Dataset) -> DataF
 def topic_stream(
     spark: SparkSession, ctx: JobContext, dataset: Dataset, registry_url: str, query: str
 ) -> DataFrame:
+    """The subject's schemas are read from the registry here, once, when the query starts."""
     topic = ctx.settings.topic(str(dataset.topic))
-    raw = ctx.read_topics(spark, [topic], query=query).select(
-        "value", "topic", "partition", "offset"
-    )
-    return raw.mapInArrow(
-        lambda batches: decode_batches(dataset, registry_url, batches), spark_schema(dataset)
-    )
+    schemas = writer_schemas(registry_url, dataset.registry_subject(topic))
+    return decode(ctx.read_topics(spark, [topic], query=query), dataset, schemas)

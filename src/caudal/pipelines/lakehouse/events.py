@@ -1,63 +1,133 @@
-"""Kafka records in the Confluent Avro wire format → bronze rows (on Spark's executors).
+"""Kafka records in the Confluent Avro wire format → bronze rows, decoded in the JVM.
 
-Each value is decoded with the schema its id names (fetched once per id from the registry), so
-producers on an older or newer schema version both land: fields are matched by name, fields
-the dataset does not declare go to ``_rescued_data``. A value without the magic byte, with an
-id the registry does not know, or whose body does not decode becomes a rejected row.
+The plan is built on the driver when the query starts: the subject's versions are read from
+the registry once, and each writer schema id gets its own ``from_avro`` over the body (bytes
+6…), every one resolving to the newest version (Avro schema resolution), so events of any
+version come out in one shape. A ``CASE`` on the schema id (bytes 2–5) picks the decoder per
+record; the executors' JVMs do the work and no record crosses into Python. Fields are matched
+to the declared columns by name, the others go to ``_rescued_data``. A value without magic
+byte 0, an id that was not among the subject's versions at start, or a body that does not
+decode becomes a rejected row (``_rule``): the query never stops for a record.
 """
 
 from __future__ import annotations
 
-import io
-import struct
-from collections.abc import Iterator
-from typing import Any
+from dataclasses import dataclass
+from functools import reduce
+from typing import TYPE_CHECKING
 
-import fastavro
-import pyarrow as pa
-
-from caudal.pipelines.lakehouse.records import Rows
+from caudal.pipelines.lakehouse.records import spark_schema
 from caudal.pipelines.lakehouse.spec import Dataset
-from caudal.streaming.serde import DecodeError, registry_schema
+from caudal.streaming.serde import subject_schemas
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame
+    from pyspark.sql.types import DataType
+
+FRAMED = "value IS NOT NULL AND length(value) >= 5 AND substring(value, 1, 1) = X'00'"
+SCHEMA_ID = "CAST(conv(hex(substring(value, 2, 4)), 16, 10) AS BIGINT)"
+RAW_BYTES = 64
+"""A rejected value is kept as the hex of its first bytes."""
 
 
-def _hex(value: bytes | None) -> str | None:
-    return None if value is None else value[:64].hex()
+@dataclass(frozen=True)
+class WriterSchemas:
+    """The subject's schemas as the registry had them when the query started."""
+
+    subject: str
+    by_id: dict[int, str]
+    """Schema id → writer schema (JSON), oldest version first."""
+
+    @property
+    def reader(self) -> str | None:
+        """The newest version: every writer schema is resolved to it."""
+        return next(reversed(self.by_id.values()), None)
 
 
-def decode_value(value: bytes | None, registry_url: str) -> tuple[int, dict[str, Any]]:
-    """(schema id, record); ``DecodeError`` with a rule name as its hint when it cannot."""
-    if value is None or len(value) < 5 or value[0] != 0:
-        raise DecodeError("no magic byte 0 + schema id: not Confluent Avro", "not_confluent_avro")
-    (schema_id,) = struct.unpack(">I", value[1:5])
-    schema = registry_schema(registry_url, schema_id)  # UnknownSchemaId is a DecodeError
-    try:
-        record = fastavro.schemaless_reader(io.BytesIO(value[5:]), schema, None)
-    except Exception as exc:
-        raise DecodeError(
-            f"schema id {schema_id}: body does not decode: {exc}", "bad_avro"
-        ) from exc
-    if not isinstance(record, dict):
-        raise DecodeError(f"schema id {schema_id} is not a record schema", "bad_avro")
-    return schema_id, record
+def writer_schemas(registry_url: str, subject: str) -> WriterSchemas:
+    """Read once on the driver; an unreachable registry stops the start (``CaudalError``)."""
+    return WriterSchemas(subject, subject_schemas(registry_url, subject))
 
 
-def decode_batches(
-    dataset: Dataset, registry_url: str, batches: Iterator[pa.RecordBatch]
-) -> Iterator[pa.RecordBatch]:
-    """``mapInArrow`` body over Spark's Kafka columns."""
-    for batch in batches:
-        rows = Rows(dataset)
-        cols = batch.to_pydict()
-        for value, topic, partition, offset in zip(
-            cols["value"], cols["topic"], cols["partition"], cols["offset"], strict=True
-        ):
-            meta = {"_topic": topic, "_partition": partition, "_offset": offset}
-            try:
-                schema_id, record = decode_value(value, registry_url)
-            except DecodeError as exc:
-                rows.reject(exc.hint or "bad_avro", exc.reason, _hex(value), **meta)
-                continue
-            rows.add(record, _schema_id=schema_id, **meta)
-        if len(rows):
-            yield rows.batch()
+def _decoded(schemas: WriterSchemas) -> Column:
+    """One struct in the reader's shape, from the decoder of the record's schema id."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.avro.functions import from_avro
+
+    if schemas.reader is None:
+        return F.lit(None)
+    options = {"mode": "PERMISSIVE", "avroSchema": schemas.reader}
+    body, schema_id = F.expr("substring(value, 6)"), F.expr(SCHEMA_ID)
+    cases = [
+        (schema_id == F.lit(i), from_avro(body, writer, options))
+        for i, writer in schemas.by_id.items()
+    ]
+    first, *rest = cases
+    return reduce(lambda acc, case: acc.when(*case), rest, F.when(*first))
+
+
+def _as_text(value: Column, kind: DataType) -> Column:
+    """A decoded value as bronze text: timestamps ISO-8601 with offset, nested values JSON."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    if isinstance(kind, T.StringType):
+        return value
+    if isinstance(kind, T.TimestampType):
+        return F.date_format(value, "yyyy-MM-dd'T'HH:mm:ss.SSSSSSxxx")
+    if isinstance(kind, T.TimestampNTZType):
+        return F.date_format(value, "yyyy-MM-dd'T'HH:mm:ss.SSSSSS")
+    if isinstance(kind, (T.StructType, T.ArrayType, T.MapType)):
+        return F.to_json(value)
+    if isinstance(kind, T.BinaryType):
+        return F.base64(value)
+    return value.cast("string")
+
+
+def decode(raw: DataFrame, dataset: Dataset, schemas: WriterSchemas) -> DataFrame:
+    """Spark's Kafka columns → the bronze shape (``records.spark_schema``), rejects included.
+
+    ``from_avro`` in PERMISSIVE mode turns a body that does not decode into a struct of nulls,
+    so a decoded struct without a single value is taken as undecodable (``bad_avro``).
+    """
+    from pyspark.sql import functions as F
+
+    frame = raw.select("value", "topic", "partition", "offset", _decoded(schemas).alias("_avro"))
+    avro = F.col("_avro")
+    fields = {f.name: f.dataType for f in getattr(frame.schema["_avro"].dataType, "fields", [])}
+    schema_id = F.expr(SCHEMA_ID)
+    framed = F.expr(FRAMED)
+    known = schema_id.isin(list(schemas.by_id))
+    empty = reduce(lambda acc, name: acc & avro[name].isNull(), fields, F.lit(True))
+    rule = (
+        F.when(~framed, F.lit("not_confluent_avro"))
+        .when(~known, F.lit("unknown_schema_id"))
+        .when(avro.isNull() | empty, F.lit("bad_avro"))
+    )
+    unknown = (
+        f"schema id %d is not in the registry under {schemas.subject} (as read when the "
+        "query started)"
+    )
+    reason = (
+        F.when(~framed, F.lit("no magic byte 0 + schema id: not Confluent Avro"))
+        .when(~known, F.format_string(unknown, schema_id))
+        .when(rule.isNotNull(), F.format_string("schema id %d: body does not decode", schema_id))
+    )
+    declared = {c.name for c in dataset.columns}
+    extra = [avro[name].alias(name) for name in fields if name not in declared]
+    columns = {f.name: F.lit(None) for f in spark_schema(dataset)}
+    columns |= {
+        **{name: _as_text(avro[name], kind) for name, kind in fields.items() if name in declared},
+        "_rescued_data": F.nullif(F.to_json(F.struct(*extra)), F.lit("{}"))
+        if extra
+        else F.lit(None),
+        "_topic": F.col("topic"),
+        "_partition": F.col("partition"),
+        "_offset": F.col("offset"),
+        "_schema_id": F.when(rule.isNull(), schema_id),
+        "_rule": rule,
+        "_reason": reason,
+        "_raw": F.when(rule.isNotNull(), F.lower(F.hex(F.substring("value", 1, RAW_BYTES)))),
+    }
+    schema = spark_schema(dataset)
+    return frame.select(*[columns[f.name].cast(f.dataType).alias(f.name) for f in schema])

@@ -38,7 +38,7 @@ def parsed_schema(dataset: Dataset) -> pa.Schema:
 
 
 def spark_schema(dataset: Dataset) -> StructType:
-    """The same schema for Spark (``mapInArrow``'s output)."""
+    """The same schema for Spark: the files' ``mapInArrow`` output and the events' decoding."""
     from pyspark.sql.pandas.types import from_arrow_schema
 
     return from_arrow_schema(parsed_schema(dataset))

@@ -64,6 +64,14 @@ class Dataset:
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
 
+    def registry_subject(self, topic: str) -> str:
+        """The subject of the values on ``topic``, this dataset's topic as the settings name it
+        (prefix included): a subject declared as ``<topic>-value`` (Confluent's default
+        TopicNameStrategy, what producers register under) follows the topic's real name."""
+        if self.subject == f"{self.topic}-value":
+            return f"{topic}-value"
+        return str(self.subject)
+
 
 @dataclass(frozen=True)
 class Gold:
