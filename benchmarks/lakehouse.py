@@ -27,12 +27,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from confluent_kafka import KafkaException
 from deltalake import DeltaTable
 
 from caudal.broker.admin import TopicAdmin
 from caudal.broker.client import client_config
 from caudal.broker.embedded import start_broker, stop_broker
+from caudal.broker.exceptions import BrokerError
 from caudal.pipelines.lakehouse.generate import generate_files
 from caudal.pipelines.lakehouse.layout import Layout
 from caudal.pipelines.lakehouse.pipeline import lakehouse_pipeline
@@ -68,7 +68,7 @@ def warm_group_coordinator(admin: TopicAdmin, topic: str) -> None:
         try:
             admin.commit_offsets("bench-lakehouse-warmup", {(topic, 0): 0})
             return
-        except KafkaException:
+        except BrokerError:  # NOT_COORDINATOR, wrapped
             if time.monotonic() > deadline:
                 raise
             time.sleep(1)
