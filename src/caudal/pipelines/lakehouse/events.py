@@ -84,6 +84,31 @@ def _as_text(value: Column, kind: DataType) -> Column:
     return value.cast("string")
 
 
+def _verdict(decoded: Column, fields: list[str], schemas: WriterSchemas) -> tuple[Column, Column]:
+    """(rule, reason) of a record that cannot go to bronze; both null for a good one."""
+    from pyspark.sql import functions as F
+
+    schema_id, framed = F.expr(SCHEMA_ID), F.expr(FRAMED)
+    known = schema_id.isin(list(schemas.by_id))
+    every_null = reduce(lambda acc, name: acc & decoded[name].isNull(), fields, F.lit(True))
+    empty = decoded.isNull() | every_null
+    unknown = (
+        f"schema id %d is not in the registry under {schemas.subject} (as read when the "
+        "query started)"
+    )
+    rule = (
+        F.when(~framed, F.lit("not_confluent_avro"))
+        .when(~known, F.lit("unknown_schema_id"))
+        .when(empty, F.lit("bad_avro"))
+    )
+    reason = (
+        F.when(~framed, F.lit("no magic byte 0 + schema id: not Confluent Avro"))
+        .when(~known, F.format_string(unknown, schema_id))
+        .when(empty, F.format_string("schema id %d: body does not decode", schema_id))
+    )
+    return rule, reason
+
+
 def decode(raw: DataFrame, dataset: Dataset, schemas: WriterSchemas) -> DataFrame:
     """Spark's Kafka columns → the bronze shape (``records.spark_schema``), rejects included.
 
@@ -95,39 +120,23 @@ def decode(raw: DataFrame, dataset: Dataset, schemas: WriterSchemas) -> DataFram
     frame = raw.select("value", "topic", "partition", "offset", _decoded(schemas).alias("_avro"))
     avro = F.col("_avro")
     fields = {f.name: f.dataType for f in getattr(frame.schema["_avro"].dataType, "fields", [])}
-    schema_id = F.expr(SCHEMA_ID)
-    framed = F.expr(FRAMED)
-    known = schema_id.isin(list(schemas.by_id))
-    empty = reduce(lambda acc, name: acc & avro[name].isNull(), fields, F.lit(True))
-    rule = (
-        F.when(~framed, F.lit("not_confluent_avro"))
-        .when(~known, F.lit("unknown_schema_id"))
-        .when(avro.isNull() | empty, F.lit("bad_avro"))
-    )
-    unknown = (
-        f"schema id %d is not in the registry under {schemas.subject} (as read when the "
-        "query started)"
-    )
-    reason = (
-        F.when(~framed, F.lit("no magic byte 0 + schema id: not Confluent Avro"))
-        .when(~known, F.format_string(unknown, schema_id))
-        .when(rule.isNotNull(), F.format_string("schema id %d: body does not decode", schema_id))
-    )
+    rule, reason = _verdict(avro, list(fields), schemas)
     declared = {c.name for c in dataset.columns}
     extra = [avro[name].alias(name) for name in fields if name not in declared]
-    columns = {f.name: F.lit(None) for f in spark_schema(dataset)}
+    rescued = F.nullif(F.to_json(F.struct(*extra)), F.lit("{}")) if extra else F.lit(None)
+    schema = spark_schema(dataset)
+    columns = {f.name: F.lit(None) for f in schema}
     columns |= {
-        **{name: _as_text(avro[name], kind) for name, kind in fields.items() if name in declared},
-        "_rescued_data": F.nullif(F.to_json(F.struct(*extra)), F.lit("{}"))
-        if extra
-        else F.lit(None),
+        name: _as_text(avro[name], kind) for name, kind in fields.items() if name in declared
+    }
+    columns |= {
+        "_rescued_data": rescued,
         "_topic": F.col("topic"),
         "_partition": F.col("partition"),
         "_offset": F.col("offset"),
-        "_schema_id": F.when(rule.isNull(), schema_id),
+        "_schema_id": F.when(rule.isNull(), F.expr(SCHEMA_ID)),
         "_rule": rule,
         "_reason": reason,
         "_raw": F.when(rule.isNotNull(), F.lower(F.hex(F.substring("value", 1, RAW_BYTES)))),
     }
-    schema = spark_schema(dataset)
     return frame.select(*[columns[f.name].cast(f.dataType).alias(f.name) for f in schema])
