@@ -25,7 +25,7 @@ DRIVER = textwrap.dedent("""
     master, bootstrap, topic = sys.argv[1:4]
     spark = spark_session(Settings(data_dir=Path(tempfile.mkdtemp()), spark_master=master))
     assert spark.sparkContext.master == master
-    df = (spark.readStream.format("caudal-kafka")
+    df = (spark.readStream.format("kafka")
           .option("kafka.bootstrap.servers", bootstrap).option("subscribe", topic)
           .option("startingOffsets", "earliest").option("maxOffsetsPerTrigger", "1000").load())
     q = (df.selectExpr("partition", "offset").writeStream.format("memory").queryName("rows")
