@@ -47,6 +47,11 @@ _LOGIN_MODULES = {
 }
 
 
+def _jaas_quoted(value: str) -> str:
+    """A JAAS option value: in double quotes, with quotes and backslashes escaped."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def java_client_config(settings: Settings, bootstrap: str) -> dict[str, str]:
     """The same connection for a Java client (Spark's Kafka connector): its own key names.
 
@@ -64,11 +69,9 @@ def java_client_config(settings: Settings, bootstrap: str) -> dict[str, str]:
         conf["sasl.mechanism"] = settings.kafka_sasl_mechanism
         module = _LOGIN_MODULES.get(settings.kafka_sasl_mechanism.upper())
         if module and settings.kafka_sasl_username and settings.kafka_sasl_password:
-            password = settings.kafka_sasl_password.get_secret_value().replace('"', '\\"')
-            conf["sasl.jaas.config"] = (
-                f'{module} required username="{settings.kafka_sasl_username}" '
-                f'password="{password}";'
-            )
+            user = _jaas_quoted(settings.kafka_sasl_username)
+            secret = _jaas_quoted(settings.kafka_sasl_password.get_secret_value())
+            conf["sasl.jaas.config"] = f"{module} required username={user} password={secret};"
     if settings.kafka_ssl_ca_location:
         conf["ssl.truststore.type"] = "PEM"
         conf["ssl.truststore.location"] = str(settings.kafka_ssl_ca_location)
