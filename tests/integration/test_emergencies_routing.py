@@ -8,23 +8,34 @@ non-urgent → the area of the service in charge; invalid input → the DLQ with
 from __future__ import annotations
 
 import json
+import uuid
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from caudal.broker.admin import TopicAdmin
+from caudal.broker.client import client_config
 from caudal.pipelines.emergencies import enrichment
 from caudal.pipelines.emergencies.calls import validated
 from caudal.pipelines.emergencies.feed import BREAKAGES
 from caudal.pipelines.emergencies.generator import CallGenerator
 from caudal.pipelines.emergencies.places import nearest_hospitals
-from caudal.pipelines.emergencies.routing import UNROUTED, dead_letters, routed_calls, routing_sql
+from caudal.pipelines.emergencies.routing import (
+    UNROUTED,
+    RoutingSink,
+    dead_letters,
+    routed_calls,
+    routing_sql,
+)
 from caudal.pipelines.emergencies.statements import (
     SHIPPED,
     RouteError,
     check_with_spark,
     parse_routes,
 )
+from caudal.settings import Settings
+from caudal.sinks.batch_log import BatchLog
 
 DLQ, MEDICAL = "emergencias.dlq", "emergencias.sanitarios"
 
@@ -120,3 +131,25 @@ def test_a_bad_statement_is_refused_with_its_line_and_sparks_reason(  # type: ig
 def test_the_shipped_statements_pass_the_check(spark) -> None:  # type: ignore[no-untyped-def]
     enrichment.register(spark)
     check_with_spark(spark, parse_routes(SHIPPED), SHIPPED)
+
+
+def test_the_sink_routes_a_batch_and_keeps_none_of_its_rows_cached(  # type: ignore[no-untyped-def]
+    spark, settings: Settings, bootstrap: str, admin: TopicAdmin, tmp_path: Path
+) -> None:
+    prefix = f"r{uuid.uuid4().hex[:6]}."
+    routes, dlq = parse_routes(SHIPPED, prefix), f"{prefix}{DLQ}"
+    for topic in [dlq, *(r.topic for r in routes)]:
+        admin.create(topic, 1)
+    sink = RoutingSink(routes, f"{prefix}emergencias.avisos", dlq)
+    sink.connect(client_config(settings, bootstrap))
+    enrichment.register(spark)
+    gen = CallGenerator(seed=5)
+    cached = spark.sparkContext._jsc.getPersistentRDDs().size()
+    try:
+        for batch_id in range(2):
+            values = [json.dumps(gen.call()).encode() for _ in range(200)] + [b"{oops"]
+            result = sink.write_batch(_batch(spark, values), batch_id, BatchLog(tmp_path / "log"))
+            assert result["rows"] == len(values)
+    finally:
+        sink.close()
+    assert spark.sparkContext._jsc.getPersistentRDDs().size() == cached
