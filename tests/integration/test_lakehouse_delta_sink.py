@@ -10,7 +10,7 @@ from typing import Any
 from delta.tables import DeltaTable
 from lakehouse_duck import duck
 
-from caudal.sinks.delta import DeltaSink, DeltaTableWriter
+from caudal.sinks.delta import SNAPSHOT_PARTITIONS, DeltaSink, DeltaTableWriter, prepare_session
 
 
 def _batch(spark: Any, start: int, n: int) -> Any:
@@ -111,3 +111,18 @@ def test_silver_merge_is_idempotent_with_and_without_its_transaction_id(
     merge(tie, "a", 2)
     assert table()[1] == ("O2", 2, "same event time, later batch")
     assert spark.conf.get("spark.databricks.delta.write.txnAppId", None) is None
+
+
+def test_log_replay_partitions_are_set_unless_the_user_set_them(spark: Any) -> None:
+    before = spark.conf.get(SNAPSHOT_PARTITIONS, None)
+    try:
+        spark.conf.set(SNAPSHOT_PARTITIONS, "8")  # as CAUDAL_SPARK_CONF would
+        prepare_session(spark)
+        assert spark.conf.get(SNAPSHOT_PARTITIONS) == "8"
+        spark.conf.unset(SNAPSHOT_PARTITIONS)
+        prepare_session(spark)
+        assert spark.conf.get(SNAPSHOT_PARTITIONS) == "1"
+    finally:
+        spark.conf.unset(SNAPSHOT_PARTITIONS)
+        if before is not None:
+            spark.conf.set(SNAPSHOT_PARTITIONS, before)
