@@ -124,7 +124,14 @@ def main() -> None:
         whole = time.perf_counter() - started
         out_bulk, _ = _timings(bulk, info.bootstrap)
         # 2. latency at a steady rate, once the pipeline runs
-        live = base.model_copy(update={"topic_prefix": "live."})
+        # own data dir (so its own checkpoints), same broker
+        live = base.model_copy(
+            update={
+                "topic_prefix": "live.",
+                "data_dir": work / "live",
+                "kafka_bootstrap": info.bootstrap,
+            }
+        )
         count = int(args.rate * args.seconds)
         feed = WarmedFeed(live, info.bootstrap, args.warmup, count, args.rate)
         pipeline = replace(emergencies_pipeline(live, 0, 0, feed=False), feeders=[feed])

@@ -211,7 +211,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-trades-"))
     print(
         f"\n### Trades pipeline — {datetime.now(UTC):%Y-%m-%d} — {platform.node()}, "
-        f"{os.cpu_count()} cores, Spark `local[2]`, memory broker\n"
+        f"{os.cpu_count()} cores, Spark `local[2]`, embedded Apache Kafka\n"
     )
     print("| measure | value |\n|---|---|")
     if not args.skip_throughput:
