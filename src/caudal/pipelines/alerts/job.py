@@ -99,10 +99,10 @@ def build(
     from pyspark.sql import functions as F
 
     meta = decoded(
-        ctx.read_topics(spark, [topics.metadata], query="alerts.metadata"), "metadata", "", "m_"
+        ctx.read_topics(spark, [topics.metadata]), "metadata", "", "m_"
     ).withWatermark("m_ts", WATERMARK)
     cuts = decoded(
-        ctx.read_topics(spark, [topics.cutouts], query="alerts.cutouts"), "cutouts", "c_", "c_"
+        ctx.read_topics(spark, [topics.cutouts]), "cutouts", "c_", "c_"
     ).withWatermark("c_ts", WATERMARK)
     problems = F.concat_ws(
         "; ",

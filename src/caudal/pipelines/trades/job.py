@@ -98,7 +98,6 @@ def build(spark: SparkSession, ctx: JobContext, raw_topic: str, windows: Windows
     """The whole query: raw topic → documents ``collection, key, doc`` (JSON)."""
     from pyspark.sql.streaming import StatefulProcessor, StatefulProcessorHandle
 
-    spark.conf.set("spark.sql.streaming.stateStore.providerClass", ROCKSDB)
     slide_bars = windows.slide_bars
 
     class PerSymbol(StatefulProcessor):
@@ -126,7 +125,7 @@ def build(spark: SparkSession, ctx: JobContext, raw_topic: str, windows: Windows
         def close(self) -> None:
             pass
 
-    finished = bars(parse(ctx.read_topics(spark, [raw_topic], query="bars")), windows)
+    finished = bars(parse(ctx.read_topics(spark, [raw_topic])), windows)
     return finished.groupBy("symbol").transformWithStateInPandas(
         statefulProcessor=PerSymbol(),
         outputStructType=DOC_SCHEMA,
