@@ -6,13 +6,12 @@ broker, topics, Spark session, progress display and shutdown.
 
 from __future__ import annotations
 
-import threading
-from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from caudal.broker.client import java_client_config
+from caudal.pipelines.feeder import Feeder
 from caudal.settings import Settings
 from caudal.sinks.base import BatchSink
 
@@ -25,29 +24,6 @@ class TopicSpec:
     name: str
     partitions: int = 2
     config: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class FeedCounters:
-    """Shared with the progress display; updated by the feeder thread."""
-
-    produced: int = 0
-    rejected: int = 0
-    sources_read: int = 0
-    """Source units consumed (files, connections); 0 when the feeder has no such unit."""
-    done: bool = False
-
-
-class Feeder(ABC):
-    """Pushes source data into Kafka from a thread; returns when its source is exhausted."""
-
-    name: str = "feed"
-
-    @abstractmethod
-    def run(
-        self, producer_conf: dict[str, Any], stop: threading.Event, counters: FeedCounters
-    ) -> None:
-        """Produce until done or until ``stop`` is set; flush before returning."""
 
 
 @dataclass

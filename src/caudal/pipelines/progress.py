@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from caudal.pipelines.base import FeedCounters
+    from caudal.pipelines.feeder import FeedCounters
 
 
 @dataclass
@@ -93,7 +93,7 @@ class ProgressView:
         for name, c in feeds.items():
             table.add_row(
                 f"feed {name}",
-                "done" if c.done else "producing",
+                "failed" if c.error else "done" if c.done else "producing",
                 "",
                 "",
                 "",

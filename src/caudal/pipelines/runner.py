@@ -19,7 +19,8 @@ from caudal.broker.embedded import broker_session
 from caudal.broker.exceptions import BrokerError
 from caudal.errors import CaudalError
 from caudal.pipelines import names, run_status
-from caudal.pipelines.base import FeedCounters, JobContext, Pipeline, QuerySpec
+from caudal.pipelines.base import JobContext, Pipeline, QuerySpec
+from caudal.pipelines.feeder import FeedCounters
 from caudal.pipelines.progress import ProgressView, QueryStats
 from caudal.settings import Settings
 from caudal.sinks.base import SinkContext
@@ -143,6 +144,8 @@ class _Watch:
         while True:
             for q in self.queries:
                 _raise_if_failed(q)
+            for name, counters in self.counters.items():
+                _raise_if_feed_failed(name, counters)
             try:
                 if self.step(once):
                     return
@@ -212,6 +215,15 @@ def _raise_if_failed(q: StreamingQuery) -> None:
         f"query {q.name} failed: {reason}",
         "see the full error in the Spark log; its checkpoint is kept, rerun to resume",
     )
+
+
+def _raise_if_feed_failed(name: str, counters: FeedCounters) -> None:
+    """A feeder whose source failed ends the run: its input would silently stop short."""
+    if counters.error is not None:
+        raise CaudalError(
+            f"feed {name} failed: {counters.error}",
+            "the queries' checkpoints are kept; fix the source and rerun to resume",
+        ) from counters.error
 
 
 def _progress(q: StreamingQuery) -> dict[str, Any]:

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Literal
 from caudal.docstore import Document, open_store
 from caudal.errors import CaudalError
 from caudal.metrics import PipelineMetrics
-from caudal.pipelines.base import Feeder, Pipeline, QuerySpec, TopicSpec
+from caudal.pipelines.base import Pipeline, QuerySpec, TopicSpec
+from caudal.pipelines.feeder import Feeder
 from caudal.pipelines.trades import job
 from caudal.pipelines.trades.feed import TradeFeed, TradeTopics
 from caudal.pipelines.trades.market import DEFAULT_SYMBOLS, MarketSimulator
