@@ -76,13 +76,13 @@ def run_pipeline(
                 watch.until_done(once)
         finally:
             stop.set()
+            run_status.withdraw(settings, pipeline.name)
             for q in watch.queries:
                 q.stop()
             for query in pipeline.queries:
                 query.sink.close()
             for t in threads:
                 t.join(timeout=10)
-            run_status.withdraw(settings, pipeline.name)
             admin.close()
             if owns_spark:
                 spark.stop()
