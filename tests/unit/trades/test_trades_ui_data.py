@@ -56,7 +56,7 @@ def test_health_has_one_row_per_symbol_with_counts_and_errors(store: SqliteStore
         assert health.loc[symbol, "forecasts scored"] == model["scored"]
         assert health.loc[symbol, "model RMSE (bp)"] == model["rmse_bp"]
     assert (health["newest bar end (s ago)"] >= 10).all()
-    assert (health["bar → document (s)"] >= 0).all()
+    assert (health["last trade → document (s)"] >= 0).all()
 
 
 def test_an_empty_store_shows_nothing_rather_than_failing(tmp_path: Path) -> None:
