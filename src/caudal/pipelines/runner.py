@@ -37,6 +37,9 @@ class RunSummary:
     produced: int
     written: dict[str, int] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
+    startup_s: float | None = None
+    """From the start of the run to the end of the first micro-batch (broker, Spark, jars,
+    the query's first plan); None when no batch ran."""
 
 
 def run_pipeline(
@@ -92,6 +95,7 @@ def run_pipeline(
         sum(c.produced for c in counters.values()),
         {spec.name: spec.sink.rows_written for spec in pipeline.queries},
         pipeline.outputs,
+        None if watch.first_batch_at is None else watch.first_batch_at - started,
     )
 
 
@@ -139,6 +143,8 @@ class _Watch:
         self.queries: list[StreamingQuery] = []
         self.targets: dict[str, dict[tuple[str, int], int]] = {}
         self.reached_at: dict[str, int] = {}
+        self.first_batch_at: float | None = None
+        """``time.monotonic()`` when a query was first seen past its first batch."""
 
     def until_done(self, once: bool) -> None:
         while True:
@@ -159,6 +165,8 @@ class _Watch:
         """One look at the queries: progress shown; True once a ``--once`` run is complete."""
         pairs = list(zip(self.queries, self.pipeline.queries, strict=True))
         stats = [self._stats(q, spec) for q, spec in pairs]
+        if self.first_batch_at is None and any(s.batch >= 0 for s in stats):
+            self.first_batch_at = time.monotonic()
         self.view.update(self.counters, stats)
         run_status.publish(self.settings, self.pipeline.name, stats)
         if not (once and all(c.done for c in self.counters.values())):
