@@ -133,6 +133,7 @@ def build(
     )
 
     def classify(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        """Runs on executors, per Arrow batch of joined alerts (Spark's mapInPandas)."""
         for frame in batches:
             out = classify_frame(frame.reset_index(drop=True), model, classes)
             out["produced_at"] = frame["produced_at"].to_numpy()

@@ -32,6 +32,7 @@ def file_stream(spark: SparkSession, ctx: JobContext, dataset: Dataset) -> DataF
     max_bytes = int(ctx.settings.lakehouse_max_file_mb * 2**20)
 
     def parse(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        """Runs on executors, per Arrow batch of the file stream's paths (mapInArrow)."""
         for batch in batches:
             for path, size in zip(
                 batch["path"].to_pylist(), batch["length"].to_pylist(), strict=True
