@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import caudal, cli_env
 from selenium import webdriver
-from ui_browser import needs_chromium, screenshot, serving_ui, spawn, stop, text, until
 
 from caudal.pipelines import run_status
 from caudal.settings import Settings
+from tests.support.browser import needs_chromium, screenshot, serving_ui, spawn, stop, text, until
+from tests.support.cli import caudal, cli_env
 
 QUERY = "sensors.readings"
 

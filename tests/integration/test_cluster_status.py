@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 
 from confluent_kafka import Consumer, TopicPartition
-from helpers import produce
 
 from caudal.broker.admin import TopicAdmin
 from caudal.broker.cluster import look, with_rates
+from tests.support.cli import produce
 
 
 def test_a_topic_its_offsets_rate_and_a_lagging_group(bootstrap: str, admin: TopicAdmin) -> None:

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from images_support import fresh_database
-from pg_cluster import PostgresCluster
 
 from caudal.errors import CaudalError
 from caudal.pipelines.images.table import predictions
 from caudal.sinks.sql import SqlWriter
+from tests.support.images import fresh_database
+from tests.support.postgres import PostgresCluster
 
 
 def _frame(ids: range, session: str = "s") -> pd.DataFrame:

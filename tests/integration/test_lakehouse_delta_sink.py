@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from delta.tables import DeltaTable
-from lakehouse_duck import duck
 
 from caudal.sinks.base import SinkContext
 from caudal.sinks.delta import SNAPSHOT_PARTITIONS, DeltaSink, DeltaTableWriter, prepare_session
+from tests.support.lakehouse import duck
 
 
 def _batch(spark: Any, start: int, n: int) -> Any:
