@@ -14,6 +14,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from caudal.broker.process import pid_alive
 from caudal.pipelines.names import run_status_file, runs_dir
 from caudal.pipelines.progress import QueryStats
 from caudal.settings import Settings
@@ -51,7 +52,7 @@ def running(settings: Settings) -> list[RunStatus]:
     """Every pipeline whose runner is alive, by name."""
     folder = runs_dir(settings)
     found = [_read(p) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
-    return [s for s in found if s is not None and _alive(s.pid)]
+    return [s for s in found if s is not None and pid_alive(s.pid)]
 
 
 def _read(path: Path) -> RunStatus | None:
@@ -61,13 +62,3 @@ def _read(path: Path) -> RunStatus | None:
         return None
     queries = [QueryStats(**q) for q in data.pop("queries", [])]
     return RunStatus(**data, queries=queries)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
