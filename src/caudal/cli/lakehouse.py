@@ -62,7 +62,9 @@ def run_lakehouse(
 
 
 def _quarantine_note(queries: list[QuerySpec]) -> None:
-    rejected = sum(getattr(q.sink, "quarantined", 0) for q in queries)
+    from caudal.pipelines.lakehouse.sink import LakehouseSink
+
+    rejected = sum(q.sink.quarantined for q in queries if isinstance(q.sink, LakehouseSink))
     if rejected:
         console.print(
             f"[yellow]{rejected:,} row(s) quarantined[/]: see the quarantine table "

@@ -81,6 +81,8 @@ class LakehouseSink(BatchSink):
         self.bronze = DeltaTableWriter(layout.table("bronze", dataset.name), ["_ingest_date"])
         self.silver = DeltaTableWriter(layout.table("silver", dataset.name))
         self.quarantine = DeltaTableWriter(layout.quarantine, ["dataset"])
+        self.quarantined = 0
+        """Rows this sink put in quarantine during the run (for the end-of-run note)."""
 
     def open(self, ctx: SinkContext) -> None:
         """Before the query starts (driver): sets Delta up for small logs, refuses a silver
@@ -190,4 +192,5 @@ class LakehouseSink(BatchSink):
             F.current_timestamp().alias("quarantined_at"),
         )
         self.quarantine.append(rows, f"{self.app_id}.{layer}", batch_id)
+        self.quarantined += count
         return count
