@@ -20,7 +20,7 @@ from caudal.broker.exceptions import BrokerError
 from caudal.errors import CaudalError
 from caudal.pipelines import names, run_status
 from caudal.pipelines.base import JobContext, Pipeline, QuerySpec
-from caudal.pipelines.feeder import FeedCounters
+from caudal.pipelines.feeder import FeedCounters, Feeder
 from caudal.pipelines.progress import ProgressView, QueryStats
 from caudal.settings import Settings
 from caudal.sinks.base import SinkContext
@@ -100,7 +100,7 @@ def run_pipeline(
 
 
 def _start_feeder(
-    feeder: Any, conf: dict[str, Any], stop: threading.Event, counters: FeedCounters
+    feeder: Feeder, conf: dict[str, Any], stop: threading.Event, counters: FeedCounters
 ) -> threading.Thread:
     def body() -> None:
         try:
