@@ -25,7 +25,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from caudal.broker.process import free_port
 from tests.support.cli import CAUDAL
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 CHROME_FLAGS = [
     "--headless=new",
