@@ -22,10 +22,11 @@ import platform
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -34,9 +35,9 @@ from caudal.broker.client import client_config
 from caudal.broker.embedded import start_broker, stop_broker
 from caudal.broker.export import read_topic
 from caudal.broker.tail import count_records
-from caudal.pipelines.base import FeedCounters, Feeder
 from caudal.pipelines.emergencies.feed import CallFeed
 from caudal.pipelines.emergencies.pipeline import DLQ, INPUT, emergencies_pipeline, load_routes
+from caudal.pipelines.feeder import Delivered, FeedCounters, Feeder, Record
 from caudal.pipelines.runner import run_pipeline
 from caudal.settings import Settings
 
@@ -75,7 +76,7 @@ def _outputs(admin: TopicAdmin, settings: Settings) -> int:
 
 
 class WarmedFeed(Feeder):
-    """``warmup`` calls flat out, waits until all are routed, then ``count`` at ``rate``: the
+    """``warmup`` calls, waits until all are routed, then ``count`` more, all at ``rate``: the
     latency measured afterwards is the running pipeline's, not Spark's start-up."""
 
     name = "calls"
@@ -86,12 +87,17 @@ class WarmedFeed(Feeder):
         self.timed_from_ms = 0.0
         self.counters = FeedCounters()
 
-    def run(
-        self, producer_conf: dict[str, Any], stop: threading.Event, counters: FeedCounters
-    ) -> None:
+    def records(
+        self, stop: threading.Event, counters: FeedCounters
+    ) -> Iterator[Record | Delivered]:
         self.counters = counters
         topic = self.settings.topic(INPUT)
-        CallFeed(topic, self.warmup, 0, 0.01, seed=2).run(producer_conf, stop, counters)
+        yield from CallFeed(topic, self.warmup, 0, 0.01, seed=2).records(stop, counters)
+        yield Delivered(partial(self._routed, stop))
+        yield from CallFeed(topic, self.count, 0, 0.01, seed=3).records(stop, counters)
+
+    def _routed(self, stop: threading.Event) -> None:
+        """Waits for the warm-up calls to be routed; the timed calls start now."""
         admin = TopicAdmin(self.settings, self.bootstrap)
         try:
             while not stop.is_set() and _outputs(admin, self.settings) < self.warmup:
@@ -99,7 +105,6 @@ class WarmedFeed(Feeder):
         finally:
             admin.close()
         self.timed_from_ms = time.time() * 1000
-        CallFeed(topic, self.count, self.rate, 0.01, seed=3).run(producer_conf, stop, counters)
 
 
 def main() -> None:

@@ -20,16 +20,16 @@ import platform
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from confluent_kafka import Producer
 
 from caudal.docstore.sqlite import SqliteStore
 from caudal.metrics import PipelineMetrics
-from caudal.pipelines.base import FeedCounters, Feeder
+from caudal.pipelines.feeder import FeedCounters, Feeder, Record
 from caudal.pipelines.runner import run_pipeline
 from caudal.pipelines.trades.feed import TradeTopics
 from caudal.pipelines.trades.job import FLUSH_SYMBOL, Windows
@@ -48,14 +48,14 @@ class SteadyFeed(Feeder):
     name = "bench"
 
     def __init__(self, topic: str, rate: float, seconds: float, count: int) -> None:
-        self.topic, self.rate, self.seconds, self.count = topic, rate, seconds, count
+        self.topic, self.trades_per_s, self.seconds, self.count = topic, rate, seconds, count
 
-    def run(self, conf: dict[str, Any], stop: threading.Event, counters: FeedCounters) -> None:
-        producer = Producer({**conf, "linger.ms": 20, "batch.num.messages": 10_000})
-        live = self.rate > 0
+    def records(self, stop: threading.Event, counters: FeedCounters) -> Iterator[Record]:
+        live = self.trades_per_s > 0
         span_ms = int(self.seconds * 1000) if live else max(self.count // 20, 10_000)
         start = int(time.time() * 1000) - (0 if live else span_ms)
-        market = MarketSimulator(DEFAULT_SYMBOLS, self.rate or self.count * 1000 / span_ms, start)
+        per_s = self.trades_per_s or self.count * 1000 / span_ms
+        market = MarketSimulator(DEFAULT_SYMBOLS, per_s, start)
         newest = start
         while not stop.is_set() and market.now_ms + TICK_MS <= start + span_ms:
             until = int(time.time() * 1000) if live else market.now_ms + 1000
@@ -64,24 +64,12 @@ class SteadyFeed(Feeder):
                     continue
                 for trade in json.loads(message.text)["data"]:
                     value = json.dumps({**trade, "rx": int(time.time() * 1000)}).encode()
-                    _produce(producer, self.topic, value, trade["s"].encode())
+                    yield Record(self.topic, value, trade["s"].encode())
                     newest = max(newest, trade["t"])
-                    counters.produced += 1
             if live:
                 time.sleep(0.05)
         marker = {"s": FLUSH_SYMBOL, "p": 1, "t": newest + 60_000, "v": 1}
-        _produce(producer, self.topic, json.dumps(marker).encode(), b"")
-        producer.flush(60)
-
-
-def _produce(producer: Producer, topic: str, value: bytes, key: bytes) -> None:
-    while True:
-        try:
-            producer.produce(topic, value, key)
-            producer.poll(0)
-            return
-        except BufferError:
-            producer.poll(0.05)
+        yield Record(self.topic, json.dumps(marker).encode(), b"", tally=None)
 
 
 def _run(settings: Settings, feed: SteadyFeed) -> tuple[list[dict[str, Any]], float]:

@@ -1,4 +1,5 @@
-"""Session fixtures: one real embedded broker and one real Spark session for the whole run."""
+"""Session fixtures: one real embedded broker, one real Spark session and one PostgreSQL
+cluster for the whole run (the browser is the end-to-end tests' own: ``e2e/conftest.py``)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pg_cluster import PostgresCluster, start_cluster
-from selenium import webdriver
-from ui_browser import chrome
 
 from caudal.broker.admin import TopicAdmin
 from caudal.broker.embedded import start_broker, stop_broker
 from caudal.settings import Settings
+from tests.support.postgres import PostgresCluster, start_cluster
 
 
 @pytest.fixture(scope="session")
@@ -76,10 +75,3 @@ def postgres() -> Iterator[PostgresCluster]:
 def postgres_url(postgres: PostgresCluster) -> str:
     """SQLAlchemy URL of the test cluster (psycopg 3 driver), password included."""
     return postgres.url
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[webdriver.Chrome]:
-    """Headless Chromium for the browser tests of one module."""
-    with chrome(tmp_path_factory.mktemp("chrome")) as driver:
-        yield driver

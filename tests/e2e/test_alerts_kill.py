@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import CAUDAL, cli_env
 
 from caudal.pipelines.alerts.simulate import write_alerts
+from tests.support.cli import CAUDAL, cli_env
 
 N = 300
 

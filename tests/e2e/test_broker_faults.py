@@ -15,7 +15,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from helpers import CAUDAL, caudal, cli_env, produce
 
 from caudal.broker.admin import TopicAdmin
 from caudal.broker.embedded import running_broker
@@ -23,6 +22,7 @@ from caudal.broker.exceptions import BrokerError
 from caudal.broker.process import pid_alive
 from caudal.broker.tail import count_records
 from caudal.settings import Settings
+from tests.support.cli import CAUDAL, caudal, cli_env, produce
 
 N = 6000
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import caudal, cli_env
 
 from caudal.pipelines.alerts.demo import SAMPLES
+from tests.support.cli import caudal, cli_env
 
 
 @pytest.mark.slow

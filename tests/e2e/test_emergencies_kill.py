@@ -14,11 +14,11 @@ import uuid
 from pathlib import Path
 
 import pytest
-from helpers import CAUDAL, caudal, cli_env
 
 from caudal.broker.admin import TopicAdmin
 from caudal.broker.tail import count_records
 from caudal.settings import Settings
+from tests.support.cli import CAUDAL, caudal, cli_env
 
 N = 3000
 

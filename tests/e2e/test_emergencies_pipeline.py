@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
-from helpers import caudal, cli_env, produce
+
+from tests.support.cli import caudal, cli_env, produce
 
 N = 3000
 

@@ -8,15 +8,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import caudal, cli_env
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
-from ui_browser import needs_chromium, screenshot, serving_ui, text, until
 
 from caudal.broker.admin import TopicAdmin
 from caudal.broker.tail import count_records
 from caudal.settings import Settings
+from tests.support.browser import needs_chromium, screenshot, serving_ui, text, until
+from tests.support.cli import caudal, cli_env
 
 N = 600
 _TOTALS_ROWS = ".st-key-totals tbody tr"

@@ -10,7 +10,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from helpers import CAUDAL, cli_env, produce
+
+from tests.support.cli import CAUDAL, cli_env, produce
 
 N = 6000
 

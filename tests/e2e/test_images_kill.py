@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from helpers import CAUDAL, caudal, cli_env
-from images_support import fresh_database
 
 from caudal.broker.client import client_config
 from caudal.pipelines.images.message import TOPIC
 from caudal.pipelines.images.upload import BatchUploader, Upload, new_session
 from caudal.settings import Settings
 from caudal.storage.factory import object_store
+from tests.support.cli import CAUDAL, caudal, cli_env
+from tests.support.images import fresh_database
 
 N = 120
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "images"

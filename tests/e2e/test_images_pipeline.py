@@ -18,8 +18,6 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from confluent_kafka import Producer
-from images_support import fresh_database
-from pg_cluster import PostgresCluster
 from PIL import Image
 
 from caudal.broker.client import client_config
@@ -32,6 +30,8 @@ from caudal.pipelines.runner import RunSummary, run_pipeline
 from caudal.settings import Settings
 from caudal.sinks.sql import database_url
 from caudal.storage.factory import object_store
+from tests.support.images import fresh_database
+from tests.support.postgres import PostgresCluster
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "images"
 MAX_BYTES = 200_000

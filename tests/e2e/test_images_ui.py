@@ -19,13 +19,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from helpers import cli_env
-from images_support import fresh_database
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
-from ui_browser import (
+
+from caudal.models.onnx_classifier import load_classifier
+from caudal.pipelines.images.pipeline import images_model
+from caudal.pipelines.images.preprocess import InputSpec, prepare
+from caudal.settings import Settings
+from tests.support.browser import (
     FAKE_CAMERA,
     chrome,
     needs_chromium,
@@ -36,11 +39,8 @@ from ui_browser import (
     text,
     until,
 )
-
-from caudal.models.onnx_classifier import load_classifier
-from caudal.pipelines.images.pipeline import images_model
-from caudal.pipelines.images.preprocess import InputSpec, prepare
-from caudal.settings import Settings
+from tests.support.cli import cli_env
+from tests.support.images import fresh_database
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "images"
 SPARK_START_S = 300

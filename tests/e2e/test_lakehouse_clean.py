@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from deltalake import DeltaTable
-from helpers import caudal, cli_env
-from lakehouse_duck import duck
 
 from caudal.pipelines.lakehouse.sink import QUARANTINE_SCHEMA
+from tests.support.cli import caudal, cli_env
+from tests.support.lakehouse import duck
 
 
 @pytest.mark.slow

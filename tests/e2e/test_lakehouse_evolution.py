@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 from deltalake import DeltaTable
-from helpers import caudal, cli_env
 
 from caudal.pipelines.lakehouse.publish import schema_file
 from caudal.pipelines.lakehouse.spec import SHIPPED
+from tests.support.cli import caudal, cli_env
 
 
 def _datasets(path: Path, edit) -> Path:  # type: ignore[no-untyped-def]

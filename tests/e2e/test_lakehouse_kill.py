@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 from deltalake import DeltaTable
-from helpers import CAUDAL, caudal, cli_env
+
+from tests.support.cli import CAUDAL, caudal, cli_env
 
 FILES, ROWS_PER_FILE, EVENTS = 12, 100, 1500
 

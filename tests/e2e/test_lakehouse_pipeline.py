@@ -18,11 +18,11 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from helpers import caudal, cli_env, produce
-from lakehouse_duck import duck
 
 from caudal.pipelines.lakehouse.generate import sale
 from caudal.pipelines.lakehouse.spec import Dataset, load
+from tests.support.cli import caudal, cli_env, produce
+from tests.support.lakehouse import duck
 
 LAKE = load()
 FILES = {"inventory": (600, 3), "shipments": (300, 2), "sensors": (1500, 3), "weather": (20, 1)}

@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import cli_env
 from selenium import webdriver
-from ui_browser import needs_chromium, screenshot, serving_ui, text, until
 
 from caudal.pipelines.lakehouse.layout import Layout
 from caudal.sinks.delta import DeltaTableWriter
+from tests.support.browser import needs_chromium, screenshot, serving_ui, text, until
+from tests.support.cli import cli_env
 
 pytestmark = [pytest.mark.slow, needs_chromium]
 

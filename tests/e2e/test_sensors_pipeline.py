@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from helpers import caudal, cli_env
+from tests.support.cli import caudal, cli_env
 
 
 def test_sensors_pipeline_streams_every_reading_to_the_output(tmp_path: Path) -> None:

@@ -7,9 +7,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from helpers import caudal, cli_env
 
 from caudal.docstore.sqlite import SqliteStore
+from tests.support.cli import caudal, cli_env
 
 
 @pytest.mark.slow

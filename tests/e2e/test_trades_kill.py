@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import CAUDAL, cli_env, produce
-from trades_reference import bars_of, simulated_trades
 
 from caudal.broker.admin import TopicAdmin
 from caudal.docstore.sqlite import SqliteStore
 from caudal.pipelines.trades.job import FLUSH_SYMBOL
 from caudal.pipelines.trades.market import MarketSimulator
 from caudal.pipelines.trades.model import SymbolState
+from tests.support.cli import CAUDAL, cli_env, produce
+from tests.support.trades import bars_of, simulated_trades
 
 SYMBOLS = ("AAPL", "MSFT", "BINANCE:BTCUSDT")
 BAR_S, LATENESS_S, SLIDE = 2, 5, 3

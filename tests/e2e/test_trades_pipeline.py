@@ -20,7 +20,6 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from trades_reference import bars_of
 
 from caudal.broker.admin import TopicAdmin
 from caudal.broker.process import free_port
@@ -33,6 +32,7 @@ from caudal.pipelines.trades.job import FLUSH_SYMBOL, Windows
 from caudal.pipelines.trades.pipeline import TradesOptions, trades_pipeline
 from caudal.pipelines.trades.server import FinnhubServer
 from caudal.settings import Settings
+from tests.support.trades import bars_of
 
 SYMBOLS = ("AAPL", "MSFT", "BINANCE:BTCUSDT")
 PROMETHEUS = Path("/usr/bin/prometheus")

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import cli_env
 from selenium import webdriver
 from selenium.webdriver.common.by import By
-from trades_reference import bars_of, simulated_trades, store_documents
-from ui_browser import needs_chromium, screenshot, serving_ui, text, until
 
 from caudal.docstore.sqlite import SqliteStore
 from caudal.pipelines.trades.market import MarketSimulator
+from tests.support.browser import needs_chromium, screenshot, serving_ui, text, until
+from tests.support.cli import cli_env
+from tests.support.trades import bars_of, simulated_trades, store_documents
 
 pytestmark = [pytest.mark.slow, needs_chromium]
 SYMBOLS = ("AAPL", "BINANCE:BTCUSDT")

@@ -14,18 +14,18 @@ from urllib.parse import quote
 import fastavro
 import pandas as pd
 import pytest
-from helpers import cli_env
 from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from ui_browser import needs_chromium, screenshot, serving_ui, text, until
 
 from caudal.models.onnx_classifier import read_labels
 from caudal.models.paths import model_path
 from caudal.pipelines.alerts.classify import classify_frame
 from caudal.pipelines.alerts.pipeline import MODEL_FILE
 from caudal.pipelines.alerts.records import split_alert
+from tests.support.browser import needs_chromium, screenshot, serving_ui, text, until
+from tests.support.cli import cli_env
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "ztf_samples"
 STAMP_PX = 63 * 4

@@ -5,9 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from helpers import caudal, cli_env
-
 from caudal.broker.process import free_port
+from tests.support.cli import caudal, cli_env
 
 
 def test_up_topics_status_down(tmp_path: Path) -> None:
@@ -71,7 +70,7 @@ def test_missing_topic_and_tail(tmp_path: Path, bootstrap: str) -> None:
     missing = caudal("topics", "describe", "no-such-topic", env=env)
     assert missing.returncode == 1 and "does not exist" in missing.stderr
 
-    from helpers import produce
+    from tests.support.cli import produce
 
     caudal("topics", "create", "tail-me", env=env)
     produce(bootstrap, "tail-me", [b'{"n": %d}' % i for i in range(30)])

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import produce
 
 from caudal.broker.process import free_port
 from caudal.streaming.java import find_java_home
+from tests.support.cli import produce
 
 N = 5000
 DRIVER = textwrap.dedent("""

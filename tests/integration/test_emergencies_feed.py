@@ -7,8 +7,8 @@ import threading
 
 from caudal.broker.admin import TopicAdmin
 from caudal.broker.process import free_port
-from caudal.pipelines.base import FeedCounters
 from caudal.pipelines.emergencies.feed import CallFeed
+from caudal.pipelines.feeder import FeedCounters
 
 
 def test_every_call_counted_as_produced_is_in_the_topic(

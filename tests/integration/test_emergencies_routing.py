@@ -35,7 +35,7 @@ from caudal.pipelines.emergencies.statements import (
     parse_routes,
 )
 from caudal.settings import Settings
-from caudal.sinks.batch_log import BatchLog
+from caudal.sinks.base import SinkContext
 
 DLQ, MEDICAL = "emergencias.dlq", "emergencias.sanitarios"
 
@@ -141,15 +141,15 @@ def test_the_sink_routes_a_batch_and_keeps_none_of_its_rows_cached(  # type: ign
     for topic in [dlq, *(r.topic for r in routes)]:
         admin.create(topic, 1)
     sink = RoutingSink(routes, f"{prefix}emergencias.avisos", dlq)
-    sink.connect(client_config(settings, bootstrap))
+    sink.open(SinkContext(spark, tmp_path / "checkpoint", client_config(settings, bootstrap)))
     enrichment.register(spark)
     gen = CallGenerator(seed=5)
     cached = spark.sparkContext._jsc.getPersistentRDDs().size()
     try:
         for batch_id in range(2):
             values = [json.dumps(gen.call()).encode() for _ in range(200)] + [b"{oops"]
-            result = sink.write_batch(_batch(spark, values), batch_id, BatchLog(tmp_path / "log"))
-            assert result["rows"] == len(values)
+            sink.write(_batch(spark, values), batch_id)
+            assert sink.rows_written == (batch_id + 1) * len(values)
     finally:
         sink.close()
     assert spark.sparkContext._jsc.getPersistentRDDs().size() == cached

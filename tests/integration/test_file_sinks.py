@@ -8,7 +8,8 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 
-from caudal.sinks.batch_log import BatchLog
+from caudal.sinks.base import SinkContext
+from caudal.sinks.batch_log import BatchLog, FileIntent
 from caudal.sinks.files import AppendFileSink, ParquetSink
 
 
@@ -22,14 +23,15 @@ def test_append_file_sink_replay_after_a_partial_append_leaves_each_row_once(
     path = tmp_path / "out" / "results.csv"
     checkpoint = tmp_path / "checkpoint"
     sink = AppendFileSink(path)
-    write = sink.bind(checkpoint)
+    sink.open(SinkContext(spark, checkpoint))
+    write = sink.write
     first = [(1, "one"), (2, "two")]
     second = [(3, "three"), (4, "four, with a comma")]
     write(spark.createDataFrame(first, "id int, name string"), 0)
 
     # batch 1 crashed half-way through its append, after recording its intent
     log = BatchLog(checkpoint / "sinks" / sink.name)
-    log.record_intent(1, {"start": path.stat().st_size})
+    log.record_intent(1, FileIntent(path.stat().st_size))
     with path.open("ab") as fh:
         fh.write(b'3,three\n4,"four, wi')
 
@@ -44,7 +46,8 @@ def test_parquet_sink_is_idempotent_per_batch(spark: Any, tmp_path: Path) -> Non
     path = tmp_path / "out.parquet"
     checkpoint = tmp_path / "checkpoint"
     sink = ParquetSink(path)
-    write = sink.bind(checkpoint)
+    sink.open(SinkContext(spark, checkpoint))
+    write = sink.write
     first = [(1, "one"), (2, "two")]
     second = [(3, "three")]
     write(spark.createDataFrame(first, "id int, name string"), 0)

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from images_support import fresh_database
-from pg_cluster import PostgresCluster
 
 from caudal.errors import CaudalError
 from caudal.pipelines.images.table import predictions
-from caudal.sinks.sql import SqlSink
+from caudal.sinks.sql import SqlWriter
+from tests.support.images import fresh_database
+from tests.support.postgres import PostgresCluster
 
 
 def _frame(ids: range, session: str = "s") -> pd.DataFrame:
@@ -31,6 +31,11 @@ def _frame(ids: range, session: str = "s") -> pd.DataFrame:
             "classified_at": now,
         }
     )
+
+
+def _opened(writer: SqlWriter) -> SqlWriter:
+    writer.open()
+    return writer
 
 
 def _ids(url: str) -> list[str]:
@@ -51,20 +56,22 @@ def database(postgres: PostgresCluster, postgres_url: str) -> Iterator[str]:
 
 
 def test_rows_once_per_request_id(database: str) -> None:
-    sink = SqlSink("predictions", database, predictions, "request_id", wait_s=5)
-    assert sink.write_frame(_frame(range(5)))["rows"] == 5
-    assert sink.write_frame(_frame(range(3, 8)))["rows"] == 3
+    sink = _opened(SqlWriter(database, predictions, "request_id", wait_s=5))
+    assert sink.write(_frame(range(5))).rows == 5
+    assert sink.write(_frame(range(3, 8))).rows == 3
     assert _ids(database) == sorted(f"r{i}" for i in range(8))
 
 
 def test_a_write_waits_for_the_database_to_come_back(
     postgres: PostgresCluster, database: str
 ) -> None:
-    sink = SqlSink("predictions", database, predictions, "request_id", wait_s=120)
-    sink.write_frame(_frame(range(2)))
+    sink = _opened(SqlWriter(database, predictions, "request_id", wait_s=120))
+    sink.write(_frame(range(2)))
     postgres.stop()
-    outcome: dict[str, object] = {}
-    writer = threading.Thread(target=lambda: outcome.update(sink.write_frame(_frame(range(2, 50)))))
+    outcome: dict[str, int] = {}
+    writer = threading.Thread(
+        target=lambda: outcome.update(rows=sink.write(_frame(range(2, 50))).rows)
+    )
     writer.start()
     time.sleep(4)
     assert writer.is_alive(), f"the write should be waiting, it ended: {outcome}"
@@ -77,14 +84,14 @@ def test_a_write_waits_for_the_database_to_come_back(
 def test_past_its_patience_the_sink_fails_with_one_line(
     postgres: PostgresCluster, database: str
 ) -> None:
-    sink = SqlSink("predictions", database, predictions, "request_id", wait_s=2)
-    sink.write_frame(_frame(range(1)))
+    sink = _opened(SqlWriter(database, predictions, "request_id", wait_s=2))
+    sink.write(_frame(range(1)))
     postgres.stop()
     try:
         with pytest.raises(CaudalError, match="database write failed") as caught:
-            sink.write_frame(_frame(range(1, 3)))
+            sink.write(_frame(range(1, 3)))
     finally:
         postgres.start()
     assert "CAUDAL_DATABASE_URL" in (caught.value.hint or "")
     assert postgres.password not in f"{caught.value.reason} {caught.value.hint}"  # a secret
-    assert sink.write_frame(_frame(range(1, 3)))["rows"] == 2
+    assert sink.write(_frame(range(1, 3))).rows == 2

@@ -16,7 +16,8 @@ from caudal.broker.admin import TopicAdmin
 from caudal.broker.client import client_config
 from caudal.broker.tail import committed_reader, read_range
 from caudal.settings import Settings
-from caudal.sinks.batch_log import BatchLog
+from caudal.sinks.base import SinkContext
+from caudal.sinks.batch_log import BatchLog, TransactionIntent
 from caudal.sinks.kafka_topic import KafkaTopicSink, transactional_id
 
 ROWS = [("a", "k1", "alpha"), ("b", "k2", "beta"), ("b", "k2", "beta"), ("a", None, "gamma")]
@@ -30,6 +31,15 @@ def topics(admin: TopicAdmin) -> dict[str, str]:
     for name in names.values():
         admin.create(name, 2)
     return names
+
+
+def opened(
+    spark: Any, settings: Settings, admin: TopicAdmin, topics: dict[str, str], checkpoint: Path
+) -> KafkaTopicSink:
+    """The sink as the runner hands it a query: opened on the query's checkpoint."""
+    sink = KafkaTopicSink("out", topics.values())
+    sink.open(SinkContext(spark, checkpoint, client_config(settings, admin.bootstrap)))
+    return sink
 
 
 def frame(spark: Any, topics: dict[str, str], rows: list[tuple[str, str | None, str]]) -> Any:
@@ -56,9 +66,7 @@ def uncommitted_count(bootstrap: str, topic: str) -> int:
         {"bootstrap.servers": bootstrap, "group.id": "raw", "isolation.level": "read_uncommitted"}
     )
     try:
-        return sum(
-            consumer.get_watermark_offsets(TopicPartition(topic, p), 10)[1] for p in (0, 1)
-        )
+        return sum(consumer.get_watermark_offsets(TopicPartition(topic, p), 10)[1] for p in (0, 1))
     finally:
         consumer.close()
 
@@ -70,8 +78,8 @@ def expect(topics: dict[str, str], rows: list[tuple[str, str | None, str]], topi
 def test_a_batch_goes_to_each_row_topic_once_and_a_repeat_is_skipped(
     spark: Any, settings: Settings, admin: TopicAdmin, topics: dict[str, str], tmp_path: Path
 ) -> None:
-    sink = KafkaTopicSink("out", client_config(settings, admin.bootstrap), topics.values())
-    write = sink.bind(tmp_path / "checkpoint")
+    sink = opened(spark, settings, admin, topics, tmp_path / "checkpoint")
+    write = sink.write
     write(frame(spark, topics, ROWS), 0)
     write(frame(spark, topics, ROWS), 0)
     sink.close()
@@ -86,14 +94,14 @@ def test_a_replay_after_the_broker_commit_but_before_the_batch_log_is_skipped(
     spark: Any, settings: Settings, admin: TopicAdmin, topics: dict[str, str], tmp_path: Path
 ) -> None:
     checkpoint = tmp_path / "checkpoint"
-    first = KafkaTopicSink("out", client_config(settings, admin.bootstrap), topics.values())
-    first.bind(checkpoint)(frame(spark, topics, ROWS), 0)
+    first = opened(spark, settings, admin, topics, checkpoint)
+    first.write(frame(spark, topics, ROWS), 0)
     first.close()
     # the crash fell after commit_transaction and before the batch log's commit marker
     (checkpoint / "sinks" / "out" / "commit" / "0").unlink()
 
-    again = KafkaTopicSink("out", client_config(settings, admin.bootstrap), topics.values())
-    again.bind(checkpoint)(frame(spark, topics, ROWS), 0)
+    again = opened(spark, settings, admin, topics, checkpoint)
+    again.write(frame(spark, topics, ROWS), 0)
     again.close()
 
     for topic in topics.values():
@@ -105,7 +113,7 @@ def test_a_job_killed_inside_a_transaction_leaves_nothing_visible_and_the_replay
 ) -> None:
     checkpoint = tmp_path / "checkpoint"
     log = BatchLog(checkpoint / "sinks" / "out")
-    log.record_intent(0, {})
+    log.record_intent(0, TransactionIntent(transactional_id(log)))
     # a producer with the sink's transactional id writes half a batch, then dies by SIGKILL
     script = f"""
 import os, signal
@@ -124,8 +132,8 @@ os.kill(os.getpid(), signal.SIGKILL)
     assert uncommitted_count(admin.bootstrap, topics["a"]) == 100
     assert committed(settings, admin, topics["a"]) == Counter()
 
-    sink = KafkaTopicSink("out", client_config(settings, admin.bootstrap), topics.values())
-    sink.bind(checkpoint)(frame(spark, topics, ROWS), 0)
+    sink = opened(spark, settings, admin, topics, checkpoint)
+    sink.write(frame(spark, topics, ROWS), 0)
     sink.close()
 
     for topic in topics.values():

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from delta.tables import DeltaTable
-from lakehouse_duck import duck
 
+from caudal.sinks.base import SinkContext
 from caudal.sinks.delta import SNAPSHOT_PARTITIONS, DeltaSink, DeltaTableWriter, prepare_session
+from tests.support.lakehouse import duck
 
 
 def _batch(spark: Any, start: int, n: int) -> Any:
@@ -27,7 +28,8 @@ def _versions(spark: Any, path: Path) -> list[int]:
 def test_replays_commit_nothing_twice(spark: Any, tmp_path: Path) -> None:
     table = tmp_path / "table"
     sink = DeltaSink(table, "test.query", partition_by=["part"])
-    write = sink.bind(tmp_path / "checkpoint")
+    sink.open(SinkContext(spark, tmp_path / "checkpoint"))
+    write = sink.write
     write(_batch(spark, 0, 100), 0)
     write(_batch(spark, 0, 100), 0)  # replay after the commit marker: skipped by the log
     assert sink.batches_skipped == 1
@@ -36,7 +38,8 @@ def test_replays_commit_nothing_twice(spark: Any, tmp_path: Path) -> None:
     (tmp_path / "checkpoint" / "sinks" / "table" / "commit" / "0").unlink()
     committed = _versions(spark, table)
     again = DeltaSink(table, "test.query", partition_by=["part"])
-    again.bind(tmp_path / "checkpoint")(_batch(spark, 0, 100), 0)
+    again.open(SinkContext(spark, tmp_path / "checkpoint"))
+    again.write(_batch(spark, 0, 100), 0)
     app = sink.app_id
     assert app.startswith("test.query.") and again.app_id == app  # same checkpoint, same id
     assert _versions(spark, table) == committed
@@ -53,7 +56,8 @@ def test_replays_commit_nothing_twice(spark: Any, tmp_path: Path) -> None:
 
     # a new checkpoint is a new query: its batch 0 is written, not taken for the old one's
     fresh = DeltaSink(table, "test.query", partition_by=["part"])
-    fresh.bind(tmp_path / "new-checkpoint")(_batch(spark, 160, 5), 0)
+    fresh.open(SinkContext(spark, tmp_path / "new-checkpoint"))
+    fresh.write(_batch(spark, 160, 5), 0)
     assert fresh.app_id != app and spark.read.format("delta").load(str(table)).count() == 115
 
 

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import caudal, cli_env
 
 from caudal.pipelines.lakehouse.layout import LAYERS, Layout
 from caudal.sinks.delta import DeltaTableWriter
+from tests.support.cli import caudal, cli_env
 
 DATASETS = ("inventory", "shipments", "weather", "sensors", "sales")
 READ_THEN_EXIT = """

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from helpers import CAUDAL, cli_env
 
 from caudal.pipelines.lakehouse.publish import schema_file
 from caudal.registry.server import RegistryServer
+from tests.support.cli import CAUDAL, cli_env
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

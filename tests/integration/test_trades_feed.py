@@ -20,7 +20,7 @@ from caudal.broker.client import client_config
 from caudal.broker.process import free_port
 from caudal.broker.tail import tail
 from caudal.metrics import PipelineMetrics
-from caudal.pipelines.base import FeedCounters
+from caudal.pipelines.feeder import FeedCounters
 from caudal.pipelines.trades.feed import Backoff, TradeFeed, TradeTopics
 from caudal.pipelines.trades.job import FLUSH_SYMBOL
 from caudal.pipelines.trades.market import MarketSimulator

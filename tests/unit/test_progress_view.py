@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from caudal.pipelines.base import FeedCounters
+from caudal.pipelines.feeder import FeedCounters
 from caudal.pipelines.progress import ProgressView, QueryStats
 
 

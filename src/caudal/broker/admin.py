@@ -62,6 +62,24 @@ class GroupLag:
         return max(self.end - self.committed, 0)
 
 
+@dataclass(frozen=True)
+class BrokerNode:
+    id: int
+    host: str
+    port: int
+    controller: bool
+
+
+@dataclass(frozen=True)
+class TopicLayout:
+    """A topic's shape: partitions, replicas per partition, and the fewest in sync."""
+
+    name: str
+    partitions: int
+    replication: int
+    min_in_sync: int
+
+
 class TopicAdmin:
     """A thin, bounded-time layer over ``AdminClient``; every call raises ``BrokerError``."""
 
@@ -80,6 +98,26 @@ class TopicAdmin:
             for name, t in sorted(meta.topics.items())
             if not name.startswith("__")
         }
+
+    def describe(self) -> tuple[list[BrokerNode], list[TopicLayout]]:
+        """The brokers (with the controller marked) and every topic's layout, internal left out,
+        from one metadata request."""
+        meta = self._metadata()
+        brokers = [
+            BrokerNode(b.id, b.host, b.port, b.id == meta.controller_id)
+            for b in sorted(meta.brokers.values(), key=lambda b: b.id)
+        ]
+        topics = [
+            TopicLayout(
+                name,
+                len(t.partitions),
+                max((len(p.replicas) for p in t.partitions.values()), default=0),
+                min((len(p.isrs) for p in t.partitions.values()), default=0),
+            )
+            for name, t in sorted(meta.topics.items())
+            if not name.startswith("__")
+        ]
+        return brokers, topics
 
     def create(
         self,

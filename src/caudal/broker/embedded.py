@@ -9,6 +9,8 @@ are the single source of truth for the cluster's address.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -269,3 +271,20 @@ def wait_ready(
                 "check the address and that the broker runs (`caudal status`)",
             )
         time.sleep(0.1)
+
+
+@contextmanager
+def broker_session(settings: Settings, notes: list[str]) -> Iterator[str]:
+    """The configured or running broker, else an embedded one started for the caller and
+    stopped again afterwards (its topics stay on disk); start-up warnings go to ``notes``."""
+    if settings.kafka_bootstrap or running_broker(settings):
+        bootstrap = resolve_bootstrap(settings)
+        wait_ready(settings, bootstrap, settings.kafka_timeout_s)
+        yield bootstrap
+        return
+    info, warnings = start_broker(settings)
+    notes.extend(warnings)
+    try:
+        yield info.bootstrap
+    finally:
+        stop_broker(settings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from caudal.cli.output import command, console, settings
+from caudal.cli.output import broker, command, console, settings
 from caudal.cli.run import execute
 
 app = typer.Typer(
@@ -64,7 +64,9 @@ def check() -> None:
     nothing invented, medical calls = input fields + destination. Exit code 1 if not."""
     from caudal.pipelines.emergencies.conservation import run_check
 
-    report = run_check(settings())
+    cfg = settings()
+    with broker(cfg) as bootstrap:
+        report = run_check(cfg, bootstrap)
     table = Table("topic", "records", title="emergencies: conservation")
     table.add_row("input", f"{report.inputs:,}")
     for topic, n in report.routed.items():

@@ -8,9 +8,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from caudal.broker.admin import TopicAdmin
-from caudal.broker.embedded import resolve_bootstrap
 from caudal.broker.export import export_topic
-from caudal.cli.output import command, console, err_console, settings
+from caudal.cli.output import broker, command, console, err_console, settings
 
 
 @command
@@ -26,16 +25,17 @@ def export(
     """Export every record of a topic as JSON, decoding Avro (registry or embedded schema),
     JSON or text values. The file is written whole or not at all."""
     cfg = settings()
-    admin = TopicAdmin(cfg, resolve_bootstrap(cfg))
     columns = (TextColumn(f"exporting {topic}"), BarColumn(), MofNCompleteColumn())
-    try:
-        with Progress(*columns, console=err_console, transient=True) as bar:
-            task = bar.add_task("export", total=None)
+    with broker(cfg) as bootstrap:
+        admin = TopicAdmin(cfg, bootstrap)
+        try:
+            with Progress(*columns, console=err_console, transient=True) as bar:
+                task = bar.add_task("export", total=None)
 
-            def progress(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
+                def progress(done: int, total: int) -> None:
+                    bar.update(task, completed=done, total=total)
 
-            count = export_topic(cfg, admin, topic, out, metadata, progress)
-    finally:
-        admin.close()
+                count = export_topic(cfg, admin, topic, out, metadata, progress)
+        finally:
+            admin.close()
     console.print(f"[green]exported[/] {count:,} records of {topic} to {out}")

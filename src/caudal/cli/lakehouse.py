@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from caudal.cli.output import command, console, settings
+from caudal.cli.output import broker, command, console, settings
 from caudal.errors import CaudalError
 from caudal.pipelines.base import QuerySpec
 
@@ -62,7 +62,9 @@ def run_lakehouse(
 
 
 def _quarantine_note(queries: list[QuerySpec]) -> None:
-    rejected = sum(getattr(q.sink, "quarantined", 0) for q in queries)
+    from caudal.pipelines.lakehouse.sink import LakehouseSink
+
+    rejected = sum(q.sink.quarantined for q in queries if isinstance(q.sink, LakehouseSink))
     if rejected:
         console.print(
             f"[yellow]{rejected:,} row(s) quarantined[/]: see the quarantine table "
@@ -113,7 +115,6 @@ def generate_events(
     """Produce Avro sale events (Confluent wire format, schema registered) to the sales topic."""
     from caudal.broker.admin import TopicAdmin
     from caudal.broker.client import client_config
-    from caudal.broker.embedded import resolve_bootstrap
     from caudal.pipelines.lakehouse.publish import publish_sales, schema_file
     from caudal.pipelines.lakehouse.spec import load
     from caudal.registry.embedded import registry_url
@@ -125,15 +126,16 @@ def generate_events(
             "the datasets file declares no topic dataset", "add one with source.topic"
         )
     avsc = schema or schema_file(schema_version)
-    bootstrap = resolve_bootstrap(conf)
     topic = conf.topic(str(sales.topic))
-    admin = TopicAdmin(conf, bootstrap)
-    try:
-        admin.create(topic, 2, exist_ok=True)
-    finally:
-        admin.close()
-    with registry_url(conf) as url, console.status(f"producing {n:,} sale events to {topic}…"):
-        sent = publish_sales(client_config(conf, bootstrap), url, topic, n, rate, avsc, seed)
+    with broker(conf) as bootstrap:
+        admin = TopicAdmin(conf, bootstrap)
+        try:
+            admin.create(topic, 2, exist_ok=True)
+        finally:
+            admin.close()
+        producing = console.status(f"producing {n:,} sale events to {topic}…")
+        with registry_url(conf) as url, producing:
+            sent = publish_sales(client_config(conf, bootstrap), url, topic, n, rate, avsc, seed)
     console.print(f"[green]produced[/] {sent:,} events to {topic} (schema {avsc.name})")
 
 

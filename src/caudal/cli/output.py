@@ -52,6 +52,21 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @contextmanager
+def broker(cfg: Settings) -> Iterator[str]:
+    """The broker's address for a command that needs one: the configured or running broker,
+    else the embedded one started now and stopped when the command ends, as ``caudal run``."""
+    from caudal.broker.embedded import broker_session, running_broker
+
+    notes: list[str] = []
+    if not cfg.kafka_bootstrap and running_broker(cfg) is None:
+        err_console.print("[dim]starting the embedded broker for this command…[/]")
+    with broker_session(cfg, notes) as bootstrap:
+        for note in notes:
+            err_console.print(f"[yellow]warning:[/] {note}", highlight=False)
+        yield bootstrap
+
+
+@contextmanager
 def fraction_progress(first: str) -> Iterator[Callable[[str, float], None]]:
     """A progress bar for long work that reports (message, fraction done), e.g. training."""
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())

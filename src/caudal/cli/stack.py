@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import typer
 from rich.table import Table
 
 from caudal.broker.admin import TopicAdmin
+from caudal.broker.cluster import look, with_rates
 from caudal.broker.embedded import (
     node_processes,
     resolve_bootstrap,
@@ -14,6 +17,11 @@ from caudal.broker.embedded import (
     stop_broker,
 )
 from caudal.cli.output import command, console, settings
+from caudal.pipelines import run_status
+from caudal.status import Section, sections
+
+RATE_WINDOW_S = 1.0
+"""Between the two looks whose end offsets give each topic's records/s."""
 
 
 @command
@@ -57,7 +65,8 @@ def down() -> None:
 
 @command
 def status() -> None:
-    """Broker, topics, partitions, end offsets and consumer-group lag."""
+    """Brokers, topics (partitions, replication, end offsets, records/s), consumer groups with
+    lag, and the running pipelines' queries (rate, batch duration, state, last progress)."""
     cfg = settings()
     info = running_broker(cfg)
     if info is None and not cfg.kafka_bootstrap:
@@ -75,10 +84,13 @@ def status() -> None:
         console.print(f"data: {info.data}")
     admin = TopicAdmin(cfg, bootstrap)
     try:
-        console.print(_topics_table(admin))
-        console.print(_lag_table(admin))
+        first = look(admin)
+        time.sleep(RATE_WINDOW_S)
+        now = with_rates(first, look(admin))
     finally:
         admin.close()
+    for section in sections(now, run_status.running(cfg)):
+        console.print(_table(section))
 
 
 @command
@@ -90,23 +102,10 @@ def config() -> None:
     console.print(table)
 
 
-def _topics_table(admin: TopicAdmin) -> Table:
-    table = Table("topic", "partition", "start", "end", "offsets", title="topics")
-    for name in admin.topics():
-        for p in admin.partitions(name):
-            table.add_row(name, str(p.partition), f"{p.start:,}", f"{p.end:,}", f"{p.offsets:,}")
-    return table
-
-
-def _lag_table(admin: TopicAdmin) -> Table:
-    table = Table("group", "topic", "partition", "committed", "end", "lag", title="consumer groups")
-    for row in admin.group_lags():
-        table.add_row(
-            row.group,
-            row.topic,
-            str(row.partition),
-            f"{row.committed:,}",
-            f"{row.end:,}",
-            f"{row.lag:,}",
-        )
+def _table(section: Section) -> Table | str:
+    if not section.rows:
+        return f"[bold]{section.title}[/]: [dim]{section.empty}[/]"
+    table = Table(*section.columns, title=section.title)
+    for row in section.rows:
+        table.add_row(*row)
     return table

@@ -11,9 +11,8 @@ import typer
 from rich.table import Table
 
 from caudal.broker.admin import TopicAdmin
-from caudal.broker.embedded import resolve_bootstrap
 from caudal.broker.tail import tail as tail_records
-from caudal.cli.output import command, console, settings
+from caudal.cli.output import broker, command, console, settings
 from caudal.streaming.serde import DecodeError, decode_value
 
 app = typer.Typer(
@@ -24,11 +23,12 @@ app = typer.Typer(
 @contextmanager
 def _admin() -> Iterator[TopicAdmin]:
     cfg = settings()
-    admin = TopicAdmin(cfg, resolve_bootstrap(cfg))
-    try:
-        yield admin
-    finally:
-        admin.close()
+    with broker(cfg) as bootstrap:
+        admin = TopicAdmin(cfg, bootstrap)
+        try:
+            yield admin
+        finally:
+            admin.close()
 
 
 @app.command("list")

@@ -59,7 +59,9 @@ def ui(
 ) -> None:
     """Web UI for pipeline results at http://127.0.0.1:PORT (this machine only).
 
-    One page per pipeline, each following its run live (auto-refresh):
+    A Cluster page (brokers, topics, consumer groups with lag, running queries: what
+    `caudal status` prints), and one page per pipeline, each following its run live
+    (auto-refresh):
     - Alerts: alerts per class, a table filtered by class and flags, one alert's three
       stamps beside its class probabilities (results of `caudal run alerts` / `caudal demo`);
     - Images: classify one picture (upload or camera) at once, or a batch through

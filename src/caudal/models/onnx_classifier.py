@@ -23,7 +23,10 @@ _LOCK = threading.Lock()
 
 
 def softmax(logits: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Numerically stable softmax."""
+    """Numerically stable softmax.
+
+    Runs where the model is used: on executors inside a pipeline's mapInPandas, and on the driver
+    (UI, training)."""
     shifted = logits - logits.max(axis=axis, keepdims=True)
     exp = np.exp(shifted)
     return exp / exp.sum(axis=axis, keepdims=True)
@@ -96,7 +99,10 @@ class OnnxClassifier:
 
 
 def load_classifier(path: Path, threads: int = 1) -> OnnxClassifier:
-    """Cached ``OnnxClassifier``: keyed by resolved path and mtime so a retrained file reloads."""
+    """Cached ``OnnxClassifier``: keyed by resolved path and mtime so a retrained file reloads.
+
+    Runs where the model is used: on executors inside a pipeline's mapInPandas, and on the driver
+    (UI, training)."""
     resolved = Path(path).resolve()
     try:
         key = (str(resolved), resolved.stat().st_mtime_ns, threads)

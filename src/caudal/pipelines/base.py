@@ -6,13 +6,12 @@ broker, topics, Spark session, progress display and shutdown.
 
 from __future__ import annotations
 
-import threading
-from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from caudal.broker.client import java_client_config
+from caudal.pipelines.feeder import Feeder
 from caudal.settings import Settings
 from caudal.sinks.base import BatchSink
 
@@ -28,34 +27,6 @@ class TopicSpec:
 
 
 @dataclass
-class FeedCounters:
-    """Shared with the progress display; updated by the feeder thread."""
-
-    produced: int = 0
-    rejected: int = 0
-    sources_read: int = 0
-    """Source units consumed (files, connections); 0 when the feeder has no such unit."""
-    done: bool = False
-
-
-class Feeder(ABC):
-    """Pushes source data into Kafka from a thread; returns when its source is exhausted."""
-
-    name: str = "feed"
-
-    @abstractmethod
-    def run(
-        self, producer_conf: dict[str, Any], stop: threading.Event, counters: FeedCounters
-    ) -> None:
-        """Produce until done or until ``stop`` is set; flush before returning."""
-
-
-def group_name(pipeline: str, query: str) -> str:
-    """The consumer group a query's progress is committed to (for lag in ``caudal status``)."""
-    return f"caudal.{pipeline}.{query}"
-
-
-@dataclass
 class JobContext:
     """What a query builder may use: settings, the broker address, a Kafka reader."""
 
@@ -68,14 +39,12 @@ class JobContext:
         conf = java_client_config(self.settings, self.bootstrap)
         return {**{f"kafka.{k}": v for k, v in conf.items()}, **extra}
 
-    def read_topics(
-        self, spark: SparkSession, topics: list[str], query: str, **options: str
-    ) -> DataFrame:
+    def read_topics(self, spark: SparkSession, topics: list[str], **options: str) -> DataFrame:
         """A streaming DataFrame over ``topics`` with Spark's Kafka columns, from the start.
 
         ``read_committed``: records of aborted (or still open) transactions are never read.
-        Offsets live in the query's checkpoint; the runner copies them to the consumer group
-        ``group_name(pipeline, query)`` only so that lag shows in ``caudal status``.
+        Offsets live in the query's checkpoint; the runner copies them to the query's consumer
+        group (``names.consumer_group``) only so that lag shows in ``caudal status``.
         """
         opts = self.kafka_options(
             subscribe=",".join(topics),
@@ -91,7 +60,11 @@ class JobContext:
 
 @dataclass
 class QuerySpec:
-    """One streaming query: how to build its DataFrame and the sink it writes to."""
+    """One streaming query: how to build its DataFrame and the sink it writes to.
+
+    ``build`` runs on the driver and only builds the DataFrame: what it needs set up in the
+    session (UDFs, listeners, settings, folders) is done by the pipeline's ``start``.
+    """
 
     name: str
     inputs: list[str]
@@ -114,3 +87,6 @@ class Pipeline:
     feeders: list[Feeder]
     queries: list[QuerySpec]
     outputs: list[str] = field(default_factory=list)
+    start: Callable[[SparkSession, JobContext], None] | None = None
+    """The pipeline's one side-effecting step, on the driver, once the session exists and
+    before any query is built: register UDFs and listeners, set session conf, make folders."""

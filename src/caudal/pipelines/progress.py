@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from caudal.pipelines.base import FeedCounters
+    from caudal.pipelines.feeder import FeedCounters
 
 
 @dataclass
@@ -27,6 +27,10 @@ class QueryStats:
     rows_written: int
     rows_by: dict[str, int] = field(default_factory=dict)
     """Rows per output of the query's sink (e.g. per routed topic), shown as sub-rows."""
+    state_rows: int = 0
+    """Rows held in the query's state stores (joins, windows, per-key state)."""
+    last_progress: str = ""
+    """When Spark last reported progress for the query (ISO time; empty before the first)."""
 
 
 class ProgressView:
@@ -89,7 +93,7 @@ class ProgressView:
         for name, c in feeds.items():
             table.add_row(
                 f"feed {name}",
-                "done" if c.done else "producing",
+                "failed" if c.error else "done" if c.done else "producing",
                 "",
                 "",
                 "",

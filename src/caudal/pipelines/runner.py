@@ -1,31 +1,32 @@
-"""Runs a pipeline: broker, topics, Spark, feeders, queries, progress, clean shutdown."""
+"""Runs a pipeline: broker, topics, Spark, feeders, queries, progress, clean shutdown.
+
+The runner owns every name and path a query gets (``names``): its Spark name, checkpoint and
+consumer group. It calls the pipeline's ``start`` hook, opens each sink before its query starts
+and closes it after the query stops. All of it runs on the driver.
+"""
 
 from __future__ import annotations
 
 import json
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from caudal.broker.admin import TopicAdmin
 from caudal.broker.client import client_config
-from caudal.broker.embedded import (
-    resolve_bootstrap,
-    running_broker,
-    start_broker,
-    stop_broker,
-    wait_ready,
-)
+from caudal.broker.embedded import broker_session
 from caudal.broker.exceptions import BrokerError
 from caudal.errors import CaudalError
-from caudal.pipelines.base import FeedCounters, JobContext, Pipeline, QuerySpec, group_name
+from caudal.pipelines import names, run_status
+from caudal.pipelines.base import JobContext, Pipeline, QuerySpec
+from caudal.pipelines.feeder import FeedCounters, Feeder
 from caudal.pipelines.progress import ProgressView, QueryStats
 from caudal.settings import Settings
+from caudal.sinks.base import SinkContext
 
 if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
     from pyspark.sql.streaming import StreamingQuery
 
 
@@ -36,22 +37,9 @@ class RunSummary:
     produced: int
     written: dict[str, int] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
-
-
-@contextmanager
-def broker_for(settings: Settings, notes: list[str]) -> Iterator[str]:
-    """The configured or running broker, else an embedded one stopped again afterwards."""
-    if settings.kafka_bootstrap or running_broker(settings):
-        bootstrap = resolve_bootstrap(settings)
-        wait_ready(settings, bootstrap, settings.kafka_timeout_s)
-        yield bootstrap
-        return
-    info, warnings = start_broker(settings)
-    notes.extend(warnings)
-    try:
-        yield info.bootstrap
-    finally:
-        stop_broker(settings)
+    startup_s: float | None = None
+    """From the start of the run to the end of the first micro-batch (broker, Spark, jars,
+    the query's first plan); None when no batch ran."""
 
 
 def run_pipeline(
@@ -60,7 +48,7 @@ def run_pipeline(
     """Run until the feeders are done and every query has caught up (``once``) or Ctrl-C."""
     notes: list[str] = []
     started = time.monotonic()
-    with broker_for(settings, notes) as bootstrap:
+    with broker_session(settings, notes) as bootstrap:
         admin = TopicAdmin(settings, bootstrap)
         for spec in pipeline.topics:
             admin.create(spec.name, spec.partitions, spec.config, exist_ok=True)
@@ -80,15 +68,19 @@ def run_pipeline(
             _start_feeder(f, client_config(settings, bootstrap), stop, counters[f.name])
             for f in pipeline.feeders
         ]
-        queries: list[StreamingQuery] = []
-        view = view or ProgressView(pipeline.name, notes)
+        watch = _Watch(
+            pipeline, settings, admin, counters, view or ProgressView(pipeline.name, notes)
+        )
         try:
-            queries.extend(_start_query(spec, spark, ctx) for spec in pipeline.queries)
-            with view:
-                _watch(pipeline, queries, counters, admin, view, once)
+            if pipeline.start is not None:
+                pipeline.start(spark, ctx)
+            watch.queries.extend(_start_query(spec, spark, ctx) for spec in pipeline.queries)
+            with watch.view:
+                watch.until_done(once)
         finally:
             stop.set()
-            for q in queries:
+            run_status.withdraw(settings, pipeline.name)
+            for q in watch.queries:
                 q.stop()
             for query in pipeline.queries:
                 query.sink.close()
@@ -103,11 +95,12 @@ def run_pipeline(
         sum(c.produced for c in counters.values()),
         {spec.name: spec.sink.rows_written for spec in pipeline.queries},
         pipeline.outputs,
+        None if watch.first_batch_at is None else watch.first_batch_at - started,
     )
 
 
 def _start_feeder(
-    feeder: Any, conf: dict[str, Any], stop: threading.Event, counters: FeedCounters
+    feeder: Feeder, conf: dict[str, Any], stop: threading.Event, counters: FeedCounters
 ) -> threading.Thread:
     def body() -> None:
         try:
@@ -120,69 +113,102 @@ def _start_feeder(
     return thread
 
 
-def _start_query(spec: Any, spark: Any, ctx: JobContext) -> StreamingQuery:
-    checkpoint = ctx.settings.checkpoint_dir.resolve() / ctx.pipeline / spec.name
+def _start_query(spec: QuerySpec, spark: SparkSession, ctx: JobContext) -> StreamingQuery:
+    """Open the sink, build the DataFrame, start the query under the runner's names."""
+    checkpoint = names.checkpoint(ctx.settings, ctx.pipeline, spec.name)
+    spec.sink.open(SinkContext(spark, checkpoint, client_config(ctx.settings, ctx.bootstrap)))
     df = spec.build(spark, ctx)
     return (
-        df.writeStream.queryName(f"{ctx.pipeline}.{spec.name}")
+        df.writeStream.queryName(names.query_name(ctx.pipeline, spec.name))
         .option("checkpointLocation", str(checkpoint))
-        .foreachBatch(spec.sink.bind(checkpoint))
+        .foreachBatch(spec.sink.write)
         .trigger(processingTime=f"{spec.trigger_s} seconds")
         .start()
     )
 
 
-def _watch(
-    pipeline: Pipeline,
-    queries: list[StreamingQuery],
-    counters: dict[str, FeedCounters],
-    admin: TopicAdmin,
-    view: ProgressView,
-    once: bool,
-) -> None:
-    targets: dict[str, dict[tuple[str, int], int]] = {}
-    reached_at: dict[str, int] = {}
-    while True:
-        for q in queries:
-            _raise_if_failed(q)
-        try:
-            if _step(pipeline, queries, counters, admin, view, once, targets, reached_at):
-                return
-        except BrokerError as exc:
-            # Spark's Kafka clients retry by themselves; the run waits with them and fails
-            # only when a query does (a broker back within Spark's retries loses nothing)
-            view.broker_down(str(exc))
-        time.sleep(0.5)
+class _Watch:
+    """The run's view of its queries: progress shown and published, and the ``--once`` end."""
 
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        settings: Settings,
+        admin: TopicAdmin,
+        counters: dict[str, FeedCounters],
+        view: ProgressView,
+    ) -> None:
+        self.pipeline, self.settings, self.admin = pipeline, settings, admin
+        self.counters, self.view = counters, view
+        self.queries: list[StreamingQuery] = []
+        self.targets: dict[str, dict[tuple[str, int], int]] = {}
+        self.reached_at: dict[str, int] = {}
+        self.first_batch_at: float | None = None
+        """``time.monotonic()`` when a query was first seen past its first batch."""
 
-def _step(
-    pipeline: Pipeline,
-    queries: list[StreamingQuery],
-    counters: dict[str, FeedCounters],
-    admin: TopicAdmin,
-    view: ProgressView,
-    once: bool,
-    targets: dict[str, dict[tuple[str, int], int]],
-    reached_at: dict[str, int],
-) -> bool:
-    """One look at the queries: progress shown; True once a ``--once`` run is complete."""
-    stats = [
-        _stats(q, spec, group_name(pipeline.name, spec.name), admin)
-        for q, spec in zip(queries, pipeline.queries, strict=True)
-    ]
-    view.update(counters, stats)
-    if not (once and all(c.done for c in counters.values())):
-        return False
-    if not targets:  # the input ends once every feeder is done
-        targets.update({spec.name: _ends(admin, spec.inputs) for spec in pipeline.queries})
-    for q, spec in zip(queries, pipeline.queries, strict=True):
-        caught_up = spec.caught_up is None or spec.caught_up()
-        if spec.name not in reached_at and caught_up and _reached(q, targets[spec.name]):
-            reached_at[spec.name] = _batch(q)
-    return all(
-        spec.name in reached_at and (not spec.stateful or _batch(q) > reached_at[spec.name])
-        for q, spec in zip(queries, pipeline.queries, strict=True)
-    )
+    def until_done(self, once: bool) -> None:
+        while True:
+            for q in self.queries:
+                _raise_if_failed(q)
+            for name, counters in self.counters.items():
+                _raise_if_feed_failed(name, counters)
+            try:
+                if self.step(once):
+                    return
+            except BrokerError as exc:
+                # Spark's Kafka clients retry by themselves; the run waits with them and fails
+                # only when a query does (a broker back within Spark's retries loses nothing)
+                self.view.broker_down(str(exc))
+            time.sleep(0.5)
+
+    def step(self, once: bool) -> bool:
+        """One look at the queries: progress shown; True once a ``--once`` run is complete."""
+        pairs = list(zip(self.queries, self.pipeline.queries, strict=True))
+        stats = [self._stats(q, spec) for q, spec in pairs]
+        if self.first_batch_at is None and any(s.batch >= 0 for s in stats):
+            self.first_batch_at = time.monotonic()
+        self.view.update(self.counters, stats)
+        run_status.publish(self.settings, self.pipeline.name, stats)
+        if not (once and all(c.done for c in self.counters.values())):
+            return False
+        if not self.targets:  # the input ends once every feeder is done
+            self.targets.update({spec.name: self._ends(spec.inputs) for _, spec in pairs})
+        for q, spec in pairs:
+            caught_up = spec.caught_up is None or spec.caught_up()
+            if spec.name not in self.reached_at and caught_up and self._reached(q, spec):
+                self.reached_at[spec.name] = _batch(q)
+        return all(
+            spec.name in self.reached_at
+            and (not spec.stateful or _batch(q) > self.reached_at[spec.name])
+            for q, spec in pairs
+        )
+
+    def _ends(self, topics: list[str]) -> dict[tuple[str, int], int]:
+        return {(p.topic, p.partition): p.end for t in topics for p in self.admin.partitions(t)}
+
+    def _reached(self, q: StreamingQuery, spec: QuerySpec) -> bool:
+        done = _committed(q)
+        return all(done.get(tp, 0) >= off for tp, off in self.targets[spec.name].items() if off)
+
+    def _stats(self, q: StreamingQuery, spec: QuerySpec) -> QueryStats:
+        progress = _progress(q)
+        done = _committed(q)
+        self.admin.commit_offsets(names.consumer_group(self.pipeline.name, spec.name), done)
+        ends = self._ends(spec.inputs)
+        return QueryStats(
+            name=q.name or "?",
+            batch=int(progress.get("batchId", -1)),
+            input_rate=float(progress.get("inputRowsPerSecond") or 0.0),
+            process_rate=float(progress.get("processedRowsPerSecond") or 0.0),
+            batch_ms=int((progress.get("durationMs") or {}).get("triggerExecution", 0)),
+            lag=sum(max(end - done.get(tp, 0), 0) for tp, end in ends.items()),
+            rows_written=spec.sink.rows_written,
+            rows_by=dict(spec.sink.rows_by),
+            state_rows=sum(
+                int(op.get("numRowsTotal", 0)) for op in progress.get("stateOperators", [])
+            ),
+            last_progress=str(progress.get("timestamp", "")),
+        )
 
 
 def _raise_if_failed(q: StreamingQuery) -> None:
@@ -199,6 +225,15 @@ def _raise_if_failed(q: StreamingQuery) -> None:
     )
 
 
+def _raise_if_feed_failed(name: str, counters: FeedCounters) -> None:
+    """A feeder whose source failed ends the run: its input would silently stop short."""
+    if counters.error is not None:
+        raise CaudalError(
+            f"feed {name} failed: {counters.error}",
+            "the queries' checkpoints are kept; fix the source and rerun to resume",
+        ) from counters.error
+
+
 def _progress(q: StreamingQuery) -> dict[str, Any]:
     """The last progress report as a plain dict (empty before the first batch)."""
     return dict(q.lastProgress or {})
@@ -206,10 +241,6 @@ def _progress(q: StreamingQuery) -> dict[str, Any]:
 
 def _batch(q: StreamingQuery) -> int:
     return int(_progress(q).get("batchId", -1))
-
-
-def _ends(admin: TopicAdmin, topics: list[str]) -> dict[tuple[str, int], int]:
-    return {(p.topic, p.partition): p.end for t in topics for p in admin.partitions(t)}
 
 
 def _committed(q: StreamingQuery) -> dict[tuple[str, int], int]:
@@ -223,25 +254,3 @@ def _committed(q: StreamingQuery) -> dict[tuple[str, int], int]:
         if kafka:  # a file source's offset is {"logOffset": n}: not partition offsets
             done.update({(t, int(p)): int(o) for t, parts in end.items() for p, o in parts.items()})
     return done
-
-
-def _reached(q: StreamingQuery, target: dict[tuple[str, int], int]) -> bool:
-    done = _committed(q)
-    return all(done.get(tp, 0) >= off for tp, off in target.items() if off > 0)
-
-
-def _stats(q: StreamingQuery, spec: QuerySpec, group: str, admin: TopicAdmin) -> QueryStats:
-    progress = _progress(q)
-    done = _committed(q)
-    admin.commit_offsets(group, done)
-    lag = sum(max(end - done.get(tp, 0), 0) for tp, end in _ends(admin, spec.inputs).items())
-    return QueryStats(
-        name=q.name or "?",
-        batch=int(progress.get("batchId", -1)),
-        input_rate=float(progress.get("inputRowsPerSecond") or 0.0),
-        process_rate=float(progress.get("processedRowsPerSecond") or 0.0),
-        batch_ms=int((progress.get("durationMs") or {}).get("triggerExecution", 0)),
-        lag=lag,
-        rows_written=spec.sink.rows_written,
-        rows_by=dict(spec.sink.rows_by),
-    )

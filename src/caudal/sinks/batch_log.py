@@ -4,15 +4,17 @@ Kept inside the query's checkpoint (``<checkpoint>/sinks/<sink>``), because the 
 the query's identity: a new checkpoint is a new query and starts a new log. Each batch has an
 optional *intent* (written before the sink touches its output, so a replay can undo or skip a
 partial write) and a *commit* (written after the output is durable). Files are replaced
-atomically, so a crash leaves either the old or the new marker, never half of one.
+atomically, so a crash leaves either the old or the new marker, never half of one. Runs on
+the driver.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -22,6 +24,23 @@ def atomic_write(path: Path, text: str) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class FileIntent:
+    """An append is about to start at byte ``start`` of the file."""
+
+    start: int
+
+
+@dataclass(frozen=True)
+class TransactionIntent:
+    """A Kafka transaction of producer ``transactional_id`` is about to carry the batch."""
+
+    transactional_id: str
+
+
+Intent = TypeVar("Intent", FileIntent, TransactionIntent)
 
 
 class BatchLog:
@@ -35,20 +54,13 @@ class BatchLog:
     def committed(self, batch_id: int) -> bool:
         return (self.directory / "commit" / str(batch_id)).exists()
 
-    def intent(self, batch_id: int) -> dict[str, Any] | None:
+    def intent(self, batch_id: int, kind: type[Intent]) -> Intent | None:
+        """The intent recorded for ``batch_id`` (None: the batch was never started)."""
         path = self.directory / "intent" / str(batch_id)
-        return json.loads(path.read_text()) if path.exists() else None
+        return kind(**json.loads(path.read_text())) if path.exists() else None
 
-    def record_intent(self, batch_id: int, facts: dict[str, Any]) -> None:
-        atomic_write(self.directory / "intent" / str(batch_id), json.dumps(facts))
+    def record_intent(self, batch_id: int, intent: FileIntent | TransactionIntent) -> None:
+        atomic_write(self.directory / "intent" / str(batch_id), json.dumps(asdict(intent)))
 
     def commit(self, batch_id: int, facts: dict[str, Any] | None = None) -> None:
         atomic_write(self.directory / "commit" / str(batch_id), json.dumps(facts or {}))
-
-    def commits(self) -> list[dict[str, Any]]:
-        """Every committed batch's facts, in batch order."""
-        paths = sorted(
-            (self.directory / "commit").iterdir(),
-            key=lambda p: int(p.name) if p.name.isdigit() else -1,
-        )
-        return [json.loads(p.read_text()) for p in paths if p.name.isdigit()]

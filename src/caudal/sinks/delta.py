@@ -14,12 +14,12 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from caudal.sinks.base import BatchSink
+from caudal.sinks.base import BatchResult, BatchSink, SinkContext
 from caudal.sinks.batch_log import BatchLog, atomic_write
 
 if TYPE_CHECKING:
@@ -167,14 +167,13 @@ class DeltaSink(BatchSink):
         self.writer = DeltaTableWriter(path, partition_by)
         self.app_name = self.app_id = app_id
 
-    def bind(self, checkpoint: Path) -> Callable[[DataFrame, int], None]:
-        from pyspark.sql import SparkSession
+    def open(self, ctx: SinkContext) -> None:
+        """Delta set up for small logs; the app id kept in this query's checkpoint."""
+        super().open(ctx)
+        prepare_session(ctx.spark)
+        self.app_id = checkpoint_app_id(self.app_name, self.log.directory)
 
-        prepare_session(SparkSession.active())
-        self.app_id = checkpoint_app_id(self.app_name, checkpoint / "sinks" / self.name)
-        return super().bind(checkpoint)
-
-    def write_batch(self, df: DataFrame, batch_id: int, log: BatchLog) -> dict[str, Any]:
+    def write_batch(self, df: DataFrame, batch_id: int, log: BatchLog) -> BatchResult:
         """``rows`` counts the batch, also when Delta skips it as a replay already committed."""
         df = df.persist()
         try:
@@ -183,4 +182,4 @@ class DeltaSink(BatchSink):
                 self.writer.append(df, self.app_id, batch_id)
         finally:
             df.unpersist()
-        return {"rows": rows}
+        return BatchResult(rows)

@@ -1,7 +1,7 @@
 """File sinks: one appended CSV/JSON-lines file, or a Parquet dataset with a file per batch.
 
-The single file is written by the driver (rows are collected), which suits result tables of
-modest size; the Parquet dataset is the one to use for large outputs.
+Both run on the driver, inside ``foreachBatch``: the rows are collected there, which suits
+result tables of modest size.
 """
 
 from __future__ import annotations
@@ -14,15 +14,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from caudal.sinks.base import BatchSink
-from caudal.sinks.batch_log import BatchLog
+from caudal.sinks.base import BatchResult, BatchSink
+from caudal.sinks.batch_log import BatchLog, FileIntent
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
-
-
-def _to_pandas(df: DataFrame) -> pd.DataFrame:
-    return df.toPandas()
 
 
 class AppendFileSink(BatchSink):
@@ -41,14 +37,14 @@ class AppendFileSink(BatchSink):
         self.unique_key = unique_key
         self._seen: set[Any] | None = None
 
-    def write_batch(self, df: DataFrame, batch_id: int, log: BatchLog) -> dict[str, Any]:
-        frame = _to_pandas(df)
+    def write_batch(self, df: DataFrame, batch_id: int, log: BatchLog) -> BatchResult:
+        frame: pd.DataFrame = df.toPandas()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        intent = log.intent(batch_id)
+        intent = log.intent(batch_id, FileIntent)
         size = self.path.stat().st_size if self.path.exists() else 0
-        start = intent["start"] if intent else size
+        start = intent.start if intent else size
         if intent is None:
-            log.record_intent(batch_id, {"start": start})
+            log.record_intent(batch_id, FileIntent(start))
         elif start != size:
             self._seen = None
         with self.path.open("a+b") as fh:
@@ -58,7 +54,7 @@ class AppendFileSink(BatchSink):
             fh.write(self._encode(frame, header=start == 0))
             fh.flush()
             os.fsync(fh.fileno())
-        return {"rows": len(frame), "start": start}
+        return BatchResult(len(frame))
 
     def _unseen(self, frame: pd.DataFrame) -> pd.DataFrame:
         if self.unique_key is None or frame.empty:
@@ -97,8 +93,8 @@ class ParquetSink(BatchSink):
         self.path = path
         self.unique_key = unique_key
 
-    def write_batch(self, df: DataFrame, batch_id: int, log: BatchLog) -> dict[str, Any]:
-        frame = _to_pandas(df)
+    def write_batch(self, df: DataFrame, batch_id: int, log: BatchLog) -> BatchResult:
+        frame: pd.DataFrame = df.toPandas()
         self.path.mkdir(parents=True, exist_ok=True)
         target = self.path / f"part-{batch_id:08d}.parquet"
         if self.unique_key is not None and not frame.empty:
@@ -109,7 +105,7 @@ class ParquetSink(BatchSink):
         tmp = self.path / f".part-{batch_id:08d}.parquet.tmp"
         pq.write_table(table, tmp)
         os.replace(tmp, target)
-        return {"rows": table.num_rows, "file": target.name}
+        return BatchResult(table.num_rows)
 
     def _keys(self, exclude: Path) -> set[Any]:
         assert self.unique_key is not None

@@ -1,10 +1,10 @@
 """Exactly-once into Kafka topics with Kafka transactions.
 
-Runs on the driver, inside ``foreachBatch``: each micro-batch is produced in one transaction
-by a producer whose ``transactional.id`` belongs to this sink of this query (derived from its
-checkpoint). The same transaction carries a marker record, ``<sink id> → <batch id>``, to the
-compacted topic ``caudal.sink-commits``. Every reader Caudal has uses ``read_committed``, so
-a batch is seen whole or not at all.
+Runs on the driver, inside ``foreachBatch`` (the rows are collected there): each micro-batch
+is produced in one transaction by a producer whose ``transactional.id`` belongs to this sink
+of this query (derived from its checkpoint). The same transaction carries a marker record,
+``<sink id> → <batch id>``, to the compacted topic ``caudal.sink-commits``. Every reader
+Caudal has uses ``read_committed``, so a batch is seen whole or not at all.
 
 After a crash, ``init_transactions`` with the same id fences the dead producer and aborts the
 transaction it left open. A batch that Spark replays (intent recorded, no commit in the batch
@@ -24,8 +24,9 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from caudal.broker.client import QUIET
-from caudal.sinks.base import BatchSink
-from caudal.sinks.batch_log import BatchLog
+from caudal.sinks.base import BatchResult, BatchSink, SinkContext
+from caudal.sinks.batch_log import BatchLog, TransactionIntent
+from caudal.sinks.exceptions import CommitsUnreadable, SinkNotOpen
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -37,44 +38,45 @@ COMMITS_TOPIC = "caudal.sink-commits"
 class KafkaTopicSink(BatchSink):
     """Writes ``key``/``value`` (+ ``topic``) rows to one or more declared topics."""
 
-    def __init__(self, name: str, client: dict[str, Any], topics: Iterable[str]) -> None:
+    def __init__(self, name: str, topics: Iterable[str]) -> None:
         super().__init__(name)
-        self.client = dict(client)
         self.topics = sorted(set(topics))
+        self._client: dict[str, Any] = {}
         self._producer: Producer | None = None
         self._sink_id = ""
 
-    def write_batch(self, df: DataFrame, batch_id: int, log: BatchLog) -> dict[str, Any]:
-        producer = self._open(log)
-        if log.intent(batch_id) is not None and self._last_committed() >= batch_id:
-            return {"rows": 0, "replayed": True, "skipped": True}
-        log.record_intent(batch_id, {"transactional_id": self._sink_id})
-        by = self._transaction(producer, df, batch_id)
-        return {"rows": sum(by.values()), "by": dict(by)}
+    def open(self, ctx: SinkContext) -> None:
+        """One transactional producer for the query's life; fences a previous incarnation
+        (a crashed run's open transaction is aborted here, before the first batch)."""
+        super().open(ctx)
+        self._client = dict(ctx.kafka)
+        self._sink_id = transactional_id(self.log)
+        producer = Producer(
+            {
+                **QUIET,
+                **self._client,
+                "transactional.id": self._sink_id,
+                "enable.idempotence": True,
+                "acks": "all",
+                "linger.ms": 20,
+                "batch.num.messages": 10_000,
+                "queue.buffering.max.messages": 1_000_000,
+                "compression.type": "lz4",
+            }
+        )
+        _create_commits_topic(self._client)
+        producer.init_transactions(60)
+        self._producer = producer
 
-    def _open(self, log: BatchLog) -> Producer:
-        """One transactional producer for the sink's life; fences a previous incarnation."""
+    def write_batch(self, df: DataFrame, batch_id: int, log: BatchLog) -> BatchResult:
         if self._producer is None:
-            self._sink_id = (
-                "caudal-" + hashlib.sha1(str(log.directory.resolve()).encode()).hexdigest()[:20]
-            )
-            producer = Producer(
-                {
-                    **QUIET,
-                    **self.client,
-                    "transactional.id": self._sink_id,
-                    "enable.idempotence": True,
-                    "acks": "all",
-                    "linger.ms": 20,
-                    "batch.num.messages": 10_000,
-                    "queue.buffering.max.messages": 1_000_000,
-                    "compression.type": "lz4",
-                }
-            )
-            _create_commits_topic(self.client)
-            producer.init_transactions(60)
-            self._producer = producer
-        return self._producer
+            raise SinkNotOpen(f"sink {self.name!r} has no producer", "open it before writing")
+        replay = log.intent(batch_id, TransactionIntent) is not None
+        if replay and self._last_committed() >= batch_id:
+            return BatchResult(0, skipped=True)
+        log.record_intent(batch_id, TransactionIntent(self._sink_id))
+        by = self._transaction(self._producer, df, batch_id)
+        return BatchResult(sum(by.values()), dict(by))
 
     def _transaction(self, producer: Producer, df: DataFrame, batch_id: int) -> Counter[str]:
         """Produce the batch and its marker in one transaction; abort on any failure."""
@@ -101,7 +103,7 @@ class KafkaTopicSink(BatchSink):
         consumer = Consumer(
             {
                 **QUIET,
-                **self.client,
+                **self._client,
                 "group.id": "caudal-sink-commits",
                 "enable.auto.commit": False,
                 "isolation.level": "read_committed",
@@ -127,7 +129,10 @@ class KafkaTopicSink(BatchSink):
                     last = max(last, int(msg.value() or b"-1"))
         finally:
             consumer.close()
-        raise TimeoutError(f"could not read {COMMITS_TOPIC} to its end within 60 s")
+        raise CommitsUnreadable(
+            f"could not read {COMMITS_TOPIC} to its end within 60 s",
+            "check that the broker is up; the query resumes from its checkpoint when rerun",
+        )
 
     def close(self) -> None:
         if self._producer is not None:

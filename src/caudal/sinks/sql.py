@@ -7,7 +7,8 @@ the producer sent twice, adds nothing. The batch log on top only saves the work 
 A database that is down does not fail the query at once: the write is retried with backoff
 for ``wait_s`` seconds while the micro-batch (and so the Kafka offsets) stands still; when the
 database is back the batch is written and nothing is lost. Past ``wait_s`` the query fails
-with one line and resumes from its checkpoint when rerun.
+with one line and resumes from its checkpoint when rerun. Runs on the driver (the rows of a
+micro-batch are collected there, inside ``foreachBatch``).
 """
 
 from __future__ import annotations
@@ -15,23 +16,26 @@ from __future__ import annotations
 import logging
 import math
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from caudal.errors import CaudalError
 from caudal.settings import Settings
-from caudal.sinks.base import BatchSink
+from caudal.sinks.base import BatchResult, BatchSink, SinkContext
 from caudal.sinks.batch_log import BatchLog
+from caudal.sinks.exceptions import DatabaseUnavailable, SinkNotOpen
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 log = logging.getLogger(__name__)
 CHUNK = 1000
+T = TypeVar("T")
 
 
 def database_url(settings: Settings) -> str:
@@ -100,40 +104,57 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-class SqlSink(BatchSink):
-    """Writes each micro-batch into ``table`` once per ``key``; creates the table on first use."""
+@dataclass(frozen=True)
+class SqlBatchResult(BatchResult):
+    duplicates: int = 0
+    """Rows whose key the table already had (a replay, or a record sent twice)."""
 
-    def __init__(self, name: str, url: str, table: sa.Table, key: str, wait_s: float) -> None:
-        super().__init__(name)
+
+class SqlWriter:
+    """Inserts pandas frames into ``table`` once per ``key`` (driver); owns the engine.
+
+    Used by ``SqlSink`` for micro-batches, and on its own where rows come without Spark.
+    """
+
+    def __init__(self, url: str, table: sa.Table, key: str, wait_s: float) -> None:
         self.url, self.table, self.key, self.wait_s = url, table, key, wait_s
         self._engine: sa.Engine | None = None
-        self.duplicates_skipped = 0
 
     @property
-    def engine(self) -> sa.Engine:
-        if self._engine is None:
-            self._engine = make_engine(self.url)
-            self._retrying(lambda: ensure_table(self.engine, self.table))
-        return self._engine
+    def location(self) -> str:
+        """The table and its database, password hidden (for summaries and logs)."""
+        url = sa.make_url(self.url).render_as_string(hide_password=True)
+        return f"table {self.table.name} in {url}"
 
-    def write_batch(self, df: DataFrame, batch_id: int, log: BatchLog) -> dict[str, Any]:
-        return self.write_frame(df.toPandas())
+    def open(self) -> None:
+        """Connect and create (or widen) the table, waiting up to ``wait_s`` for the database."""
+        engine = make_engine(self.url)
+        self._retrying(lambda: ensure_table(engine, self.table))
+        self._engine = engine
 
-    def write_frame(self, frame: pd.DataFrame) -> dict[str, Any]:
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def write(self, frame: pd.DataFrame) -> SqlBatchResult:
+        """The frame's rows whose key is new; a database that is down is waited for."""
+        engine = self._engine
+        if engine is None:
+            raise SinkNotOpen(f"{self.location} is not open", "call open() before writing")
         rows = records(frame[[c.name for c in self.table.columns if c.name in frame.columns]])
 
         def write() -> int:
-            with self.engine.begin() as conn:
+            with engine.begin() as conn:
                 return sum(
                     insert_new(conn, self.table, self.key, rows[i : i + CHUNK])
                     for i in range(0, len(rows), CHUNK)
                 )
 
         inserted = self._retrying(write)
-        self.duplicates_skipped += len(rows) - inserted
-        return {"rows": inserted, "duplicates": len(rows) - inserted}
+        return SqlBatchResult(inserted, duplicates=len(rows) - inserted)
 
-    def _retrying(self, action: Any) -> Any:
+    def _retrying(self, action: Callable[[], T]) -> T:
         """``action()``, retried while the database is unreachable, for up to ``wait_s``."""
         deadline = time.monotonic() + self.wait_s
         delay = 0.5
@@ -142,7 +163,7 @@ class SqlSink(BatchSink):
                 return action()
             except (OperationalError, DBAPIError) as exc:
                 if not _connection_problem(exc) or time.monotonic() + delay > deadline:
-                    raise CaudalError(
+                    raise DatabaseUnavailable(
                         f"database write failed: {_first_line(exc)}",
                         "check CAUDAL_DATABASE_URL and that the database is up; the query "
                         "resumes from its checkpoint when rerun",
@@ -152,6 +173,25 @@ class SqlSink(BatchSink):
                 )
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
+
+
+class SqlSink(BatchSink):
+    """Writes each micro-batch into ``table`` once per ``key``; the table is made (or widened)
+    when the sink opens, so an unusable database fails before the query starts."""
+
+    def __init__(self, name: str, url: str, table: sa.Table, key: str, wait_s: float) -> None:
+        super().__init__(name)
+        self.writer = SqlWriter(url, table, key, wait_s)
+
+    def open(self, ctx: SinkContext) -> None:
+        super().open(ctx)
+        self.writer.open()
+
+    def close(self) -> None:
+        self.writer.close()
+
+    def write_batch(self, df: DataFrame, batch_id: int, log: BatchLog) -> SqlBatchResult:
+        return self.writer.write(df.toPandas())
 
 
 def _connection_problem(exc: DBAPIError) -> bool:

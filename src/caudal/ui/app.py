@@ -7,11 +7,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from caudal.ui.views import HERE, PIPELINE_PAGES
+from caudal.ui.views import CLUSTER_PAGE, HERE, PIPELINE_PAGES
 
 st.set_page_config(page_title="Caudal", page_icon=":material/waves:", layout="wide")
 home = st.Page(HERE / "home.py", title="Home", icon=":material/home:", default=True)
 pipelines = [
     st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path) for p in PIPELINE_PAGES
 ]
-st.navigation({"Caudal": [home], "Pipelines": pipelines}).run()
+cluster = st.Page(
+    CLUSTER_PAGE.path,
+    title=CLUSTER_PAGE.title,
+    icon=CLUSTER_PAGE.icon,
+    url_path=CLUSTER_PAGE.url_path,
+)
+st.navigation({"Caudal": [home, cluster], "Pipelines": pipelines}).run()

@@ -29,6 +29,8 @@ from caudal.ui.charts import OTHER, PALETTE
 PER_TOPIC = 2_000
 """Newest records read per route topic for the chart and the map."""
 BIN_SECONDS = (1, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 86_400)
+SUB_SECOND_BINS = (0.01, 0.05, 0.1, 0.5)
+"""For calls routed within one second: with 1 s bins the chart would be a single bar."""
 MAX_BINS = 60
 CANARY_SHIFT = (4.5, 7.0)
 """(lon, lat) degrees the Canary Islands move on the map, into an inset south-west of the
@@ -112,12 +114,14 @@ def _destination(dest: Any) -> dict[str, Any]:
     return {k: dest.get(k) for k in DESTINATION}
 
 
-def bin_seconds(calls: pd.DataFrame) -> int:
-    """The smallest bin that splits the span of the calls into at most ``MAX_BINS`` steps."""
+def bin_seconds(calls: pd.DataFrame) -> float:
+    """The smallest bin that splits the span of the calls into at most ``MAX_BINS`` steps
+    (sub-second bins when the calls came within a second, but not all at one instant)."""
     if calls.empty:
         return BIN_SECONDS[0]
     span = (calls["routed_at"].max() - calls["routed_at"].min()).total_seconds()
-    return next((s for s in BIN_SECONDS if span / s <= MAX_BINS), BIN_SECONDS[-1])
+    steps: tuple[float, ...] = SUB_SECOND_BINS if 0 < span < 1 else BIN_SECONDS
+    return next((s for s in steps if span / s <= MAX_BINS), steps[-1])
 
 
 def counts_over_time(calls: pd.DataFrame) -> pd.DataFrame:
@@ -175,7 +179,7 @@ def timeline_chart(counts: pd.DataFrame, routes: list[str]) -> alt.Chart:
             y=alt.Y("sum(calls):Q", title="calls per bin", stack="zero"),
             color=alt.Color("route:N", scale=route_colours(routes), title="route"),
             order=alt.Order("route:N"),
-            tooltip=["route", alt.Tooltip("time:T", format="%H:%M:%S"), "calls"],
+            tooltip=["route", alt.Tooltip("time:T", format="%H:%M:%S.%L"), "calls"],
         )
         .properties(height=300)
     )

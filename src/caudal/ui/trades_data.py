@@ -19,7 +19,7 @@ HEALTH_COLUMNS = [
     "bars",
     "last close",
     "newest bar end (s ago)",
-    "bar → document (s)",
+    "last trade → document (s)",
     "forecasts scored",
     "model RMSE (bp)",
     "naive RMSE (bp)",
@@ -60,8 +60,12 @@ def forecasts(store: DocumentStore, symbol: str, limit: int = 240) -> pd.DataFra
 
 
 def health(store: DocumentStore, now_ms: int | None = None) -> pd.DataFrame:
-    """Per symbol: how fresh its newest bar is, how long bars took to land, and the model's
-    prequential errors so far against the naive last-value forecast."""
+    """Per symbol: how fresh its newest bar is, how long it took to land, and the model's
+    prequential errors so far against the naive last-value forecast.
+
+    Landing is measured from the arrival of the bar's last trade (``last_rx``, wall clock) to
+    its document: never negative. From the bar's end in event time it was, for the last bar
+    of a finite feed, which the flush marker makes final before that end."""
     now = int(time.time() * 1000) if now_ms is None else now_ms
     rows = []
     for model in sorted(store.find("models"), key=lambda m: str(m["symbol"])):
@@ -74,7 +78,7 @@ def health(store: DocumentStore, now_ms: int | None = None) -> pd.DataFrame:
                 store.count("windows", {"symbol": symbol}),
                 model.get("last_close"),
                 (now - last["end"]) / 1000 if last else None,
-                (last["written_at"] - last["end"]) / 1000 if last else None,
+                (last["written_at"] - last["last_rx"]) / 1000 if last else None,
                 model.get("scored", 0),
                 model.get("rmse_bp"),
                 model.get("naive_rmse_bp"),

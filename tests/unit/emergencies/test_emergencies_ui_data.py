@@ -46,9 +46,12 @@ def test_route_label_drops_prefix_and_namespace() -> None:
     assert data.route_label("emergencias.dlq", "") == data.DEAD_LETTERS
 
 
-@pytest.mark.parametrize(("span_s", "step"), [(0, 1), (59, 1), (61, 5), (600, 10), (7200, 300)])
-def test_bins_are_the_smallest_step_with_at_most_60_bins(span_s: int, step: int) -> None:
-    times = pd.to_datetime([T0, T0 + span_s * 1000], unit="ms", utc=True)
+@pytest.mark.parametrize(
+    ("span_s", "step"),
+    [(0, 1), (0.4, 0.01), (0.9, 0.05), (59, 1), (61, 5), (600, 10), (7200, 300)],
+)
+def test_bins_are_the_smallest_step_with_at_most_60_bins(span_s: float, step: float) -> None:
+    times = pd.to_datetime([T0, T0 + int(span_s * 1000)], unit="ms", utc=True)
     assert data.bin_seconds(pd.DataFrame({"routed_at": times})) == step
 
 
@@ -66,6 +69,14 @@ def test_counts_over_time_per_route_and_bin() -> None:
     assert got == {("a", 0, 3), ("a", 4, 1), ("b", 2, 1)}  # 1 s bins over a 4 s span
     assert ((counts["end"] - counts["time"]) == pd.Timedelta(seconds=1)).all()
     assert data.counts_over_time(data.calls({})).empty
+
+
+def test_calls_routed_within_a_second_are_more_than_one_bar() -> None:
+    gen = CallGenerator(seed=5)
+    records = {"a": [_record(gen.call(), T0 + ms) for ms in (0, 0, 120, 250, 480)]}
+    counts = data.counts_over_time(data.calls(records))
+    assert counts["calls"].tolist() == [2, 1, 1, 1]
+    assert ((counts["end"] - counts["time"]) == pd.Timedelta(milliseconds=10)).all()
 
 
 def test_map_moves_only_the_canaries_into_their_inset() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from caudal.pipelines.images.table import predictions
-from caudal.sinks.sql import SqlSink
+from caudal.sinks.sql import SqlWriter
 from caudal.ui import images_data as data
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -34,7 +34,9 @@ def test_a_session_reads_back_with_latency_and_statistics(tmp_path: Path) -> Non
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     rows = [_row(1, "s1", "bag", 0.9), _row(2, "s1", "bag", 0.7), _row(3, "s1", None, None)]
     rows.append(_row(4, "other", "coat", 0.5))
-    SqlSink("p", url, predictions, "request_id", 1).write_frame(pd.DataFrame(rows))
+    writer = SqlWriter(url, predictions, "request_id", 1)
+    writer.open()
+    writer.write(pd.DataFrame(rows))
     frame = data.load_session(data.make_engine(url), "s1")
     assert list(frame["file_name"]) == ["f1.png", "f2.png", "f3.png"]
     assert list(frame["latency_s"]) == [1.0, 2.0, 3.0]

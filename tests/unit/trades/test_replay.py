@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from trades_reference import bars_of
 
 from caudal.errors import CaudalError
 from caudal.metrics import PipelineMetrics
@@ -16,6 +15,7 @@ from caudal.pipelines.trades.pipeline import TradesOptions, trades_pipeline
 from caudal.pipelines.trades.protocol import check_trade, trade_message
 from caudal.pipelines.trades.sources import ReplaySource, record_line, simulated_recording
 from caudal.settings import Settings
+from tests.support.trades import bars_of
 
 NOW = 1_800_000_000_123
 RECORDED = 1_700_000_000_000

@@ -6,10 +6,10 @@ import math
 
 import numpy as np
 import pandas as pd
-from trades_reference import bars_of, simulated_trades
 
 from caudal.pipelines.trades.market import MarketSimulator
 from caudal.pipelines.trades.model import SymbolState, compose, log_price_std
+from tests.support.trades import bars_of, simulated_trades
 
 BAR_MS = 5_000
 

@@ -22,7 +22,9 @@ MAX_NAN_FRACTION = 0.5
 
 
 def _stamps(row: pd.Series) -> tuple[np.ndarray | None, str | None]:
-    """The model tensor of one alert, or the reason it cannot be classified."""
+    """The model tensor of one alert, or the reason it cannot be classified.
+
+    Runs on executors (mapInPandas in job.py); the UI and tests call it on the driver too."""
     try:
         images = [
             decode_stamp(row[c]) if row[c] is not None else None
@@ -45,7 +47,9 @@ def classify_frame(frame: pd.DataFrame, model_path: Path, classes: list[str]) ->
     """One output row per input row; never raises on bad alerts (the row says why).
 
     A ``decode_error`` column, where the frame has one, says why a half of the alert could
-    not be decoded; such an alert is not classified."""
+    not be decoded; such an alert is not classified.
+
+    Runs on executors (mapInPandas in job.py); the UI and tests call it on the driver too."""
     n = len(frame)
     out = pd.DataFrame({"objectId": frame["objectId"], "candid": frame["candid"]})
     errors: list[str | None] = [None] * n

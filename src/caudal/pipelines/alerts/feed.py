@@ -13,14 +13,13 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any
 
 import fastavro
-from confluent_kafka import Producer
 
 from caudal.pipelines.alerts.records import ForeignAlert, encode, split_alert
-from caudal.pipelines.base import FeedCounters, Feeder
+from caudal.pipelines.feeder import Delivered, FeedCounters, Feeder, Record
 
 FLUSH_CANDID = -1
 SETTLE_S = 1.0
@@ -56,22 +55,21 @@ class AlertFileFeed(Feeder):
         self.ledger = state_dir / "produced-files.jsonl"
         self.flush_after_s = flush_after_s
 
-    def run(
-        self, producer_conf: dict[str, Any], stop: threading.Event, counters: FeedCounters
-    ) -> None:
-        producer = Producer({**producer_conf, "linger.ms": 10, "enable.idempotence": True})
+    def records(
+        self, stop: threading.Event, counters: FeedCounters
+    ) -> Iterator[Record | Delivered]:
+        """Each new file's alerts, then (once delivered) the file in the ledger; at the end a
+        flush marker for the join."""
         done = self._ledger_keys()
         while not stop.is_set():
             for path, key in self._new_files(done):
-                self._produce_file(producer, path, counters)
-                producer.flush(60)
-                self._remember(key)
+                yield from self._file_records(path, counters)
+                yield Delivered(partial(self._remember, key))
                 done.add(key)
             if not self.watch:
                 break
             stop.wait(1.0)
-        self._flush_marker(producer)
-        producer.flush(60)
+        yield from self._flush_marker()
 
     def _new_files(self, done: set[str]) -> Iterator[tuple[Path, str]]:
         for path in sorted(self.input_dir.rglob("*.avro")):
@@ -83,7 +81,7 @@ class AlertFileFeed(Feeder):
             if key not in done and (not self.watch or time.time() - stat.st_mtime > SETTLE_S):
                 yield path, key
 
-    def _produce_file(self, producer: Producer, path: Path, counters: FeedCounters) -> None:
+    def _file_records(self, path: Path, counters: FeedCounters) -> Iterator[Record]:
         counters.sources_read += 1
         produced = 0
         if path.stat().st_size == 0:
@@ -98,11 +96,9 @@ class AlertFileFeed(Feeder):
                         self._reject(path, exc.reason, counters)
                         continue
                     key = str(meta["candid"]).encode()
-                    producer.produce(self.topics.metadata, encode("metadata", meta), key)
-                    producer.produce(self.topics.cutouts, encode("cutouts", cuts), key)
+                    yield Record(self.topics.metadata, encode("metadata", meta), key)
+                    yield Record(self.topics.cutouts, encode("cutouts", cuts), key, tally=None)
                     produced += 1
-                    counters.produced += 1
-                    producer.poll(0)
         except (ValueError, EOFError, OSError, StopIteration, TypeError) as exc:
             reason = (
                 "not an Avro file"
@@ -111,12 +107,12 @@ class AlertFileFeed(Feeder):
             )
             self._reject(path, reason, counters)
 
-    def _flush_marker(self, producer: Producer) -> None:
+    def _flush_marker(self) -> Iterator[Record]:
         """A record dated past the watermark, so the join emits unmatched halves at once."""
         stamp = int((time.time() + self.flush_after_s) * 1000)
         marker = {"objectId": "__flush__", "candid": FLUSH_CANDID}
-        producer.produce(self.topics.metadata, encode("metadata", marker), b"-1", timestamp=stamp)
-        producer.produce(self.topics.cutouts, encode("cutouts", marker), b"-1", timestamp=stamp)
+        for topic, kind in ((self.topics.metadata, "metadata"), (self.topics.cutouts, "cutouts")):
+            yield Record(topic, encode(kind, marker), b"-1", timestamp_ms=stamp, tally=None)
 
     def _reject(self, path: Path, reason: str, counters: FeedCounters) -> None:
         counters.rejected += 1

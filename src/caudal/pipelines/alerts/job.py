@@ -98,12 +98,9 @@ def build(
 ) -> DataFrame:
     from pyspark.sql import functions as F
 
-    meta = decoded(
-        ctx.read_topics(spark, [topics.metadata], query="alerts.metadata"), "metadata", "", "m_"
-    ).withWatermark("m_ts", WATERMARK)
-    cuts = decoded(
-        ctx.read_topics(spark, [topics.cutouts], query="alerts.cutouts"), "cutouts", "c_", "c_"
-    ).withWatermark("c_ts", WATERMARK)
+    metadata, cutouts = (ctx.read_topics(spark, [t]) for t in (topics.metadata, topics.cutouts))
+    meta = decoded(metadata, "metadata", "", "m_").withWatermark("m_ts", WATERMARK)
+    cuts = decoded(cutouts, "cutouts", "c_", "c_").withWatermark("c_ts", WATERMARK)
     problems = F.concat_ws(
         "; ",
         F.concat(F.lit("metadata record: "), F.col("m_error")),
@@ -133,6 +130,7 @@ def build(
     )
 
     def classify(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        """Runs on executors, per Arrow batch of joined alerts (Spark's mapInPandas)."""
         for frame in batches:
             out = classify_frame(frame.reset_index(drop=True), model, classes)
             out["produced_at"] = frame["produced_at"].to_numpy()

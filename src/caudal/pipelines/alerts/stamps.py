@@ -56,7 +56,9 @@ class StampFlags:
 
 
 def decode_stamp(data: bytes | None) -> np.ndarray:
-    """gzip-FITS (or plain FITS) bytes -> 2-D native float32 array; ``StampError`` otherwise."""
+    """gzip-FITS (or plain FITS) bytes -> 2-D native float32 array; ``StampError`` otherwise.
+
+    Runs on executors (inside classify_frame) and on the driver (UI, training)."""
     if not data:
         raise StampError("empty stamp: no bytes")
     raw = bytes(data)
@@ -72,7 +74,9 @@ def decode_stamp(data: bytes | None) -> np.ndarray:
 
 
 def _header(raw: bytes) -> tuple[dict[str, str], int] | None:
-    """Primary header cards and the data offset, or None when there is no END card."""
+    """Primary header cards and the data offset, or None when there is no END card.
+
+    Runs on executors (inside classify_frame) and on the driver (UI, training)."""
     cards: dict[str, str] = {}
     for start in range(0, len(raw) - _BLOCK + 1, _BLOCK):
         for pos in range(start, start + _BLOCK, 80):
@@ -89,6 +93,8 @@ def _plain_image(raw: bytes) -> np.ndarray | None:
 
     Reads the array straight from the buffer (~30x faster than astropy); anything else
     (scaling, integer pixels, extensions) returns None and goes through astropy.
+
+    Runs on executors (inside classify_frame) and on the driver (UI, training).
     """
     parsed = _header(raw)
     if parsed is None:
@@ -110,6 +116,7 @@ def _plain_image(raw: bytes) -> np.ndarray | None:
 
 
 def _astropy_image(raw: bytes) -> np.ndarray:
+    """Runs on executors (inside classify_frame) and on the driver (UI, training)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # ZTF headers trip astropy's SIMPLE-card verifier
@@ -138,7 +145,9 @@ def encode_stamp(array: np.ndarray, file_name: str = "stamp.fits") -> bytes:
 
 
 def fit_to_size(image: np.ndarray, size: int = STAMP_SIZE) -> np.ndarray:
-    """Centre-crop or NaN-pad each axis to ``size`` so the candidate stays in the middle."""
+    """Centre-crop or NaN-pad each axis to ``size`` so the candidate stays in the middle.
+
+    Runs on executors (inside classify_frame) and on the driver (UI, training)."""
     out = np.asarray(image, dtype=np.float32)
     for axis in (0, 1):
         n = out.shape[axis]
@@ -154,7 +163,9 @@ def fit_to_size(image: np.ndarray, size: int = STAMP_SIZE) -> np.ndarray:
 
 
 def robust_normalise(image: np.ndarray) -> tuple[np.ndarray, float]:
-    """Fill non-finite pixels, then asinh((x - median) / MAD-sigma); returns (z, nan fraction)."""
+    """Fill non-finite pixels, then asinh((x - median) / MAD-sigma); returns (z, nan fraction).
+
+    Runs on executors (inside classify_frame) and on the driver (UI, training)."""
     finite = np.isfinite(image)
     nan_fraction = 1.0 - float(finite.mean())
     if not finite.any():
@@ -171,7 +182,9 @@ def robust_normalise(image: np.ndarray) -> tuple[np.ndarray, float]:
 def prepare_stamps(
     science: np.ndarray | None, template: np.ndarray | None, difference: np.ndarray | None
 ) -> tuple[np.ndarray, StampFlags]:
-    """Three cutouts (any 2-D size, ``None`` = missing) -> ([3, 63, 63] float32, flags)."""
+    """Three cutouts (any 2-D size, ``None`` = missing) -> ([3, 63, 63] float32, flags).
+
+    Runs on executors (inside classify_frame) and on the driver (UI, training)."""
     planes, fractions, shapes = [], [], []
     for image in (science, template, difference):
         if image is None:

@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from caudal.broker.admin import TopicAdmin
-from caudal.broker.embedded import resolve_bootstrap
 from caudal.broker.export import read_topic
 from caudal.broker.tail import TailRecord
 from caudal.pipelines.emergencies.calls import FIELDS
@@ -60,10 +59,10 @@ def _json(value: bytes | None) -> Any:
         return None
 
 
-def run_check(settings: Settings) -> Report:
+def run_check(settings: Settings, bootstrap: str) -> Report:
     """Reads the input, every route topic and the DLQ from the broker, then ``check``s."""
     routes = load_routes(settings)
-    admin = TopicAdmin(settings, resolve_bootstrap(settings))
+    admin = TopicAdmin(settings, bootstrap)
     try:
 
         def records(topic: str) -> list[TailRecord]:

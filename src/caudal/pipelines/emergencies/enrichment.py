@@ -22,6 +22,7 @@ DESTINATION = (
 
 
 def _nearest(lat: pd.Series, lon: pd.Series) -> pd.DataFrame:
+    """Runs on executors: Spark calls it per Arrow batch of the calls a route selects."""
     return nearest_hospitals(lat.to_numpy(), lon.to_numpy())
 
 

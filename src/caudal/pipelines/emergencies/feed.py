@@ -9,14 +9,11 @@ from __future__ import annotations
 import json
 import random
 import threading
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from confluent_kafka import Producer
-
-from caudal.pipelines.base import FeedCounters, Feeder
 from caudal.pipelines.emergencies.generator import CallGenerator
+from caudal.pipelines.feeder import FeedCounters, Feeder, Record
 
 Breakage = Callable[[dict[str, Any]], bytes]
 
@@ -52,57 +49,12 @@ class CallFeed(Feeder):
         self.topic, self.count, self.rate = topic, count, rate
         self.bad_fraction, self.seed = bad_fraction, seed
 
-    def run(
-        self, producer_conf: dict[str, Any], stop: threading.Event, counters: FeedCounters
-    ) -> None:
+    def records(self, stop: threading.Event, counters: FeedCounters) -> Iterator[Record]:
         rng = random.Random(self.seed)
         generator = CallGenerator(self.seed)
-        producer = Producer({**producer_conf, "linger.ms": 5, "batch.num.messages": 10_000})
         breakages = list(BREAKAGES.values())
-        delivered = _delivery_counter(counters)
-        started = time.monotonic()
-        for i in range(self.count):
-            if stop.is_set():
-                break
+        for _ in range(self.count):
             call = generator.call()
             broken = rng.random() < self.bad_fraction
             value = rng.choice(breakages)(call) if broken else _dumps(call)
-            _produce(producer, self.topic, value, call["id_aviso"].encode(), delivered)
-            if i % 1000 == 0:
-                producer.poll(0)
-            if self.rate > 0:
-                ahead = (i + 1) / self.rate - (time.monotonic() - started)
-                if ahead > 0:
-                    time.sleep(ahead)
-        # a slow broker can hold more than flush's timeout in the queue: whatever is still
-        # queued when the producer goes away is lost, so wait for it (unless told to stop)
-        while producer.flush(5) and not stop.is_set():
-            pass
-
-
-def _delivery_counter(counters: FeedCounters) -> Callable[[Any, Any], None]:
-    """Counts a call as produced once the broker has it; a failed delivery (the broker did not
-    take it in time) as rejected, so the live table never claims calls the input lacks."""
-
-    def report(err: Any, _msg: Any) -> None:
-        if err is None:
-            counters.produced += 1
-        else:
-            counters.rejected += 1
-
-    return report
-
-
-def _produce(
-    producer: Producer,
-    topic: str,
-    value: bytes,
-    key: bytes,
-    on_delivery: Callable[[Any, Any], None],
-) -> None:
-    while True:
-        try:
-            producer.produce(topic, value, key, on_delivery=on_delivery)
-            return
-        except BufferError:
-            producer.poll(0.05)
+            yield Record(self.topic, value, call["id_aviso"].encode())

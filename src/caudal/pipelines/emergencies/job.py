@@ -19,4 +19,4 @@ QUERY = "routes"
 
 
 def build(spark: SparkSession, ctx: JobContext, topic: str) -> DataFrame:
-    return validated(ctx.read_topics(spark, [topic], query=QUERY))
+    return validated(ctx.read_topics(spark, [topic]))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from caudal.broker.client import client_config
 from caudal.pipelines.base import JobContext, Pipeline, QuerySpec, TopicSpec
 from caudal.pipelines.emergencies import enrichment, job
 from caudal.pipelines.emergencies.feed import CallFeed
@@ -14,7 +13,7 @@ from caudal.pipelines.emergencies.statements import SHIPPED, Route, check_with_s
 from caudal.settings import Settings
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import SparkSession
 
 INPUT = "emergencias.avisos"
 DLQ = "emergencias.dlq"
@@ -42,13 +41,12 @@ def emergencies_pipeline(
     source, dlq = settings.topic(INPUT), settings.topic(DLQ)
     sink = RoutingSink(routes, source, dlq)
 
-    def build(spark: SparkSession, ctx: JobContext) -> DataFrame:
+    def start(spark: SparkSession, _ctx: JobContext) -> None:
+        """Driver: the SQL function the routes call, then Spark's check of every route."""
         enrichment.register(spark)
         check_with_spark(spark, routes, routes_file(settings))
-        sink.connect(client_config(ctx.settings, ctx.bootstrap))
-        return job.build(spark, ctx, source)
 
-    query = QuerySpec(job.QUERY, [source], build, sink)
+    query = QuerySpec(job.QUERY, [source], lambda spark, ctx: job.build(spark, ctx, source), sink)
     return Pipeline(
         name="emergencies",
         description=f"112 calls → {source} → Spark SQL routes ({routes_file(settings).name}) "
@@ -57,4 +55,5 @@ def emergencies_pipeline(
         feeders=[CallFeed(source, count, rate, bad_fraction, seed)] if feed else [],
         queries=[query],
         outputs=[dlq, *(r.topic for r in routes)],
+        start=start,
     )

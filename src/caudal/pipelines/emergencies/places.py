@@ -39,6 +39,7 @@ def municipalities() -> pd.DataFrame:
 
 @lru_cache(maxsize=1)
 def hospitals() -> pd.DataFrame:
+    """The bundled hospitals, read once per process (executors: the nearest_hospital UDF)."""
     return pd.read_csv(DATA / "hospitales.csv")
 
 
@@ -50,7 +51,9 @@ def in_spain(lat: Any, lon: Any) -> Any:
 
 
 def haversine_km(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayLike) -> Any:
-    """Great-circle distance; broadcasts, so calls × hospitals is one call."""
+    """Great-circle distance; broadcasts, so calls × hospitals is one call.
+
+    Runs on executors (inside the nearest_hospital pandas UDF)."""
     p1, p2 = np.radians(lat1), np.radians(lat2)
     dp, dl = p2 - p1, np.radians(lon2) - np.radians(lon1)
     a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
@@ -58,12 +61,16 @@ def haversine_km(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayL
 
 
 def eta_minutes(distance_km: np.ndarray) -> np.ndarray:
-    """A rough ambulance ETA: activation time plus road distance at ambulance speed."""
+    """A rough ambulance ETA: activation time plus road distance at ambulance speed.
+
+    Runs on executors (inside the nearest_hospital pandas UDF)."""
     return np.round(DISPATCH_MIN + distance_km * ROAD_FACTOR / AMBULANCE_KMH * 60, 1)
 
 
 def nearest_hospitals(lat: ArrayLike, lon: ArrayLike) -> pd.DataFrame:
-    """For each call, the nearest bundled hospital: name, address, town, km, ETA in minutes."""
+    """For each call, the nearest bundled hospital: name, address, town, km, ETA in minutes.
+
+    Runs on executors (inside the nearest_hospital pandas UDF)."""
     table = hospitals()
     dist = haversine_km(
         np.asarray(lat, dtype=float)[:, None],

@@ -2,17 +2,18 @@
 
 One input read per batch: the batch is cached, registered as ``avisos``, every statement's
 SELECT runs over it with Spark SQL, and the routed calls plus the dead letters (invalid input,
-and valid calls no statement matched) go to their topics through one ``KafkaTopicSink`` — so
-the whole batch is exactly-once across a crash, routes and dead letters alike.
+and valid calls no statement matched) go to their topics in one Kafka transaction (the sink is
+a ``KafkaTopicSink``), so the whole batch is exactly-once across a crash, routes and dead
+letters alike.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from caudal.pipelines.emergencies.calls import FIELDS, KEY
 from caudal.pipelines.emergencies.statements import INPUT_VIEW, Route
-from caudal.sinks.base import BatchSink
+from caudal.sinks.base import BatchResult
 from caudal.sinks.batch_log import BatchLog
 from caudal.sinks.kafka_topic import KafkaTopicSink
 
@@ -80,26 +81,16 @@ def dead_letters(batch: DataFrame, routed: DataFrame, source: str, dlq: str) -> 
     )
 
 
-class RoutingSink(BatchSink):
+class RoutingSink(KafkaTopicSink):
     """The routes plus dead letters of each batch into their topics, exactly once."""
 
     def __init__(self, routes: list[Route], source: str, dlq: str) -> None:
-        super().__init__("routes")
+        super().__init__("routes", [r.topic for r in routes] + [dlq])
         self.routes, self.source, self.dlq = routes, source, dlq
         self.sql = routing_sql(routes)
-        self.kafka: KafkaTopicSink | None = None
 
-    def connect(self, client: dict[str, Any]) -> None:
-        """The broker is known only once the runner has one (``JobContext``), not at build."""
-        self.kafka = KafkaTopicSink(self.name, client, [r.topic for r in self.routes] + [self.dlq])
-
-    def close(self) -> None:
-        if self.kafka is not None:
-            self.kafka.close()
-
-    def write_batch(self, df: DataFrame, batch_id: int, log: BatchLog) -> dict[str, Any]:
-        if self.kafka is None:
-            raise RuntimeError("RoutingSink.connect() must be called before the query starts")
+    def write_batch(self, df: DataFrame, batch_id: int, log: BatchLog) -> BatchResult:
+        """Driver: plans the routes over the batch; Spark's executors run them."""
         # the validated rows, without the plan that validated them: every route and the dead
         # letters are planned over these rows (over the validation's expressions, planning
         # took the driver longer than routing took the executors; measured)
@@ -109,7 +100,7 @@ class RoutingSink(BatchSink):
         routed = routed_calls(batch, self.sql).coalesce(parallelism).persist()
         try:
             letters = dead_letters(batch, routed, self.source, self.dlq)
-            return self.kafka.write_batch(routed.unionByName(letters), batch_id, log)
+            return super().write_batch(routed.unionByName(letters), batch_id, log)
         finally:
             routed.unpersist()
             _release(batch)

@@ -50,5 +50,5 @@ def build(
         for frame in batches:
             yield classify_requests(frame, settings, model)
 
-    raw = ctx.read_topics(spark, [topic], query="images.predictions")
+    raw = ctx.read_topics(spark, [topic])
     return parse(raw).mapInPandas(classify, OUTPUT_SCHEMA)

@@ -29,7 +29,6 @@ def images_pipeline(settings: Settings) -> Pipeline:
     model = images_model(settings)
     topic = settings.topic(TOPIC)
     sink = predictions_sink(settings)
-    sink.engine  # noqa: B018 - create the table now: an unusable database fails before Spark starts
     return Pipeline(
         name="images",
         description=f"{topic} → Spark (fetch, decode, {model.name}) → SQL table predictions",
@@ -43,5 +42,5 @@ def images_pipeline(settings: Settings) -> Pipeline:
                 sink,
             )
         ],
-        outputs=[f"table predictions in {sink.engine.url.render_as_string(hide_password=True)}"],
+        outputs=[sink.writer.location],
     )

@@ -29,10 +29,10 @@ BINARY_FILE_SCHEMA = "path string, modificationTime timestamp, length bigint, co
 
 def file_stream(spark: SparkSession, ctx: JobContext, dataset: Dataset) -> DataFrame:
     folder = Layout.of(ctx.settings).landing(str(dataset.landing))
-    folder.mkdir(parents=True, exist_ok=True)
     max_bytes = int(ctx.settings.lakehouse_max_file_mb * 2**20)
 
     def parse(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        """Runs on executors, per Arrow batch of the file stream's paths (mapInArrow)."""
         for batch in batches:
             for path, size in zip(
                 batch["path"].to_pylist(), batch["length"].to_pylist(), strict=True
@@ -50,9 +50,9 @@ def file_stream(spark: SparkSession, ctx: JobContext, dataset: Dataset) -> DataF
 
 
 def topic_stream(
-    spark: SparkSession, ctx: JobContext, dataset: Dataset, registry_url: str, query: str
+    spark: SparkSession, ctx: JobContext, dataset: Dataset, registry_url: str
 ) -> DataFrame:
     """The subject's schemas are read from the registry here, once, when the query starts."""
     topic = ctx.settings.topic(str(dataset.topic))
     schemas = writer_schemas(registry_url, dataset.registry_subject(topic))
-    return decode(ctx.read_topics(spark, [topic], query=query), dataset, schemas)
+    return decode(ctx.read_topics(spark, [topic]), dataset, schemas)

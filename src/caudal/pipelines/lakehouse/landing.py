@@ -31,7 +31,9 @@ CHUNK_ROWS = 65_536
 
 
 def read_file(dataset: Dataset, path: str, size: int, max_bytes: int) -> Iterator[pa.RecordBatch]:
-    """The file's rows in bronze shape (``records.parsed_schema``), rejects included."""
+    """The file's rows in bronze shape (``records.parsed_schema``), rejects included.
+
+    Runs on executors (mapInArrow over the file stream's paths)."""
     rows = Rows(dataset, _source_file=path)
     if size == 0:
         rows.reject("empty_file", "the file is empty", None)
@@ -56,11 +58,14 @@ def read_file(dataset: Dataset, path: str, size: int, max_bytes: int) -> Iterato
 
 
 def _one_line(exc: Exception) -> str:
+    """Runs on executors (mapInArrow over the file stream's paths)."""
     return " ".join(str(exc).split())[:400]
 
 
 def conform(dataset: Dataset, table: pa.Table, rows: Rows) -> Iterator[pa.RecordBatch]:
-    """A table of the source's columns in bronze shape; a missing required column rejects all."""
+    """A table of the source's columns in bronze shape; a missing required column rejects all.
+
+    Runs on executors (mapInArrow over the file stream's paths)."""
     present = set(table.column_names)
     missing = [c.name for c in dataset.columns if not c.optional and c.name not in present]
     if missing:
@@ -88,10 +93,12 @@ def conform(dataset: Dataset, table: pa.Table, rows: Rows) -> Iterator[pa.Record
 
 
 def _rescued(extra: pa.Table) -> pa.Array:
+    """Runs on executors (mapInArrow over the file stream's paths)."""
     return pa.array([json.dumps(r, default=str) for r in extra.to_pylist()], pa.string())
 
 
 def _csv(dataset: Dataset, data: bytes, rows: Rows) -> Iterator[pa.RecordBatch]:
+    """Runs on executors (mapInArrow over the file stream's paths)."""
     header = next(csv.reader(io.StringIO(data[: data.find(b"\n") + 1 or None].decode())), [])
     if not header:
         rows.reject("unreadable_csv", "no header line", None)
@@ -120,7 +127,9 @@ def _csv(dataset: Dataset, data: bytes, rows: Rows) -> Iterator[pa.RecordBatch]:
 
 
 def _json(dataset: Dataset, data: bytes, rows: Rows) -> Iterator[pa.RecordBatch]:
-    """JSON lines; a file where no line parses is rejected once, not line by line."""
+    """JSON lines; a file where no line parses is rejected once, not line by line.
+
+    Runs on executors (mapInArrow over the file stream's paths)."""
     lines = [(i, ln) for i, ln in enumerate(data.splitlines(), 1) if ln.strip()]
     good, bad = Rows(dataset, **rows.meta), []
     for number, line in lines:
@@ -143,10 +152,12 @@ def _json(dataset: Dataset, data: bytes, rows: Rows) -> Iterator[pa.RecordBatch]
 
 
 def _text(line: bytes) -> str:
+    """Runs on executors (mapInArrow over the file stream's paths)."""
     return line[:RAW_LIMIT].decode(errors="replace")
 
 
 def _parquet(dataset: Dataset, data: bytes, rows: Rows) -> Iterator[pa.RecordBatch]:
+    """Runs on executors (mapInArrow over the file stream's paths)."""
     table = pq.read_table(pa.BufferReader(data))
     try:
         yield from conform(dataset, table, rows)

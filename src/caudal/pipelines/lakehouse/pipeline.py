@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+from caudal.pipelines import names
 from caudal.pipelines.base import Pipeline, QuerySpec, TopicSpec
 from caudal.pipelines.lakehouse import bronze
 from caudal.pipelines.lakehouse.caught_up import all_files_committed, backlog, empty_files
@@ -22,7 +23,7 @@ def query_name(dataset: Dataset) -> str:
 
 
 def _checkpoint(settings: Settings, ds: Dataset) -> Path:
-    return settings.checkpoint_dir.resolve() / NAME / query_name(ds)
+    return names.checkpoint(settings, NAME, query_name(ds))
 
 
 def _caught_up(settings: Settings, ds: Dataset) -> Callable[[], bool]:
@@ -46,7 +47,7 @@ def _query(
         return QuerySpec(
             name,
             [settings.topic(str(ds.topic))],
-            partial(bronze.topic_stream, dataset=ds, registry_url=registry_url, query=name),
+            partial(bronze.topic_stream, dataset=ds, registry_url=registry_url),
             sink,
         )
     return QuerySpec(
@@ -61,6 +62,7 @@ def lakehouse_pipeline(
     lake = load(settings.lakehouse_datasets)
     chosen = [ds for name, ds in lake.datasets.items() if not only or name in only]
     layout = Layout.of(settings)
+    landing = [layout.landing(str(ds.landing)) for ds in chosen if not ds.is_stream]
     return Pipeline(
         name=NAME,
         description=f"landing files + Avro topics → bronze/silver/gold Delta in {layout.root}",
@@ -68,4 +70,12 @@ def lakehouse_pipeline(
         feeders=[],
         queries=[_query(settings, lake, ds, registry_url, chosen) for ds in chosen],
         outputs=[str(layout.root)],
+        start=lambda _spark, _ctx: _make_folders(landing),
     )
+
+
+def _make_folders(folders: list[Path]) -> None:
+    """Driver, before the queries: each file dataset's landing zone, so its stream can start
+    (Spark's file source needs the folder) and users see where to drop files."""
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Producer
 from confluent_kafka.serialization import MessageField, SerializationContext
 
 from caudal.errors import CaudalError
-from caudal.pipelines.base import FeedCounters
+from caudal.pipelines.feeder import FeedCounters, Feeder, Record
 from caudal.pipelines.lakehouse.generate import sale
 
 SCHEMAS = Path(__file__).with_name("schemas")
@@ -37,6 +36,25 @@ def serializer(registry_url: str, schema: Path) -> Any:
     return AvroSerializer(client, schema.read_text(), conf={"auto.register.schemas": True})
 
 
+class SaleFeed(Feeder):
+    """``n`` sale events, Avro-serialized against the registry (the schema registered there)."""
+
+    name = "sales"
+
+    def __init__(self, topic: str, n: int, rate: float, serialize: Any, with_coupon: bool,
+                 seed: int | None) -> None:  # fmt: skip
+        self.topic, self.n, self.rate, self.seed = topic, n, rate, seed
+        self.serialize, self.with_coupon = serialize, with_coupon
+
+    def records(self, stop: threading.Event, counters: FeedCounters) -> Iterator[Record]:
+        rng = random.Random(self.seed)
+        context = SerializationContext(self.topic, MessageField.VALUE)
+        for _ in range(self.n):
+            record = sale(rng, self.with_coupon)
+            value = self.serialize(record, context)
+            yield Record(self.topic, value, record["order_id"].encode())
+
+
 def publish_sales(
     producer_conf: dict[str, Any],
     registry_url: str,
@@ -45,8 +63,6 @@ def publish_sales(
     rate: float = 0.0,
     schema: Path | None = None,
     seed: int | None = None,
-    counters: FeedCounters | None = None,
-    stop: threading.Event | None = None,
 ) -> int:
     """Produce ``n`` sale events at ``rate``/s (0 = flat out); returns how many the broker took.
 
@@ -56,46 +72,23 @@ def publish_sales(
     from confluent_kafka.schema_registry.error import SchemaRegistryError
 
     schema = schema or schema_file(1)
-    serialize = serializer(registry_url, schema)
-    context = SerializationContext(topic, MessageField.VALUE)
-    with_coupon = "coupon" in schema.read_text()
-    rng = random.Random(seed)
-    producer = Producer({**producer_conf, "linger.ms": 5})
-    counters = counters or FeedCounters()
-    failures: list[str] = []
-
-    def delivered(err: Any, _msg: Any) -> None:
-        if err is None:
-            counters.produced += 1
-        else:
-            counters.rejected += 1
-            failures.append(str(err))
-
-    started, sent = time.monotonic(), 0
-    for i in range(n):
-        if stop is not None and stop.is_set():
-            break
-        record = sale(rng, with_coupon)
-        try:
-            value = serialize(record, context)
-        except SchemaRegistryError as exc:
-            raise CaudalError(
-                f"the schema registry refused {schema.name}: {exc.error_message}",
-                "keep changes BACKWARD compatible (new fields need defaults) or use a new subject",
-            ) from exc
-        producer.produce(topic, value, key=record["order_id"].encode(), on_delivery=delivered)
-        sent += 1
-        if i % 1000 == 0:
-            producer.poll(0)
-        if rate > 0:
-            ahead = (i + 1) / rate - (time.monotonic() - started)
-            if ahead > 0:
-                time.sleep(ahead)
-    queued = producer.flush(60)
-    if failures or queued:
-        why = failures[0] if failures else "still queued after 60 s"
+    feed = SaleFeed(
+        topic, n, rate, serializer(registry_url, schema), "coupon" in schema.read_text(), seed
+    )
+    counters = FeedCounters()
+    feed.run(producer_conf, threading.Event(), counters)
+    if isinstance(counters.error, SchemaRegistryError):
         raise CaudalError(
-            f"{len(failures) + queued:,} of {sent:,} sale events not delivered to {topic}: {why}",
+            f"the schema registry refused {schema.name}: {counters.error.error_message}",
+            "keep changes BACKWARD compatible (new fields need defaults) or use a new subject",
+        ) from counters.error
+    if counters.error is not None:
+        raise counters.error
+    if counters.rejected:
+        sent = counters.produced + counters.rejected
+        raise CaudalError(
+            f"{counters.rejected:,} of {sent:,} sale events not delivered to {topic}: "
+            f"{counters.delivery_error}",
             "create the topic first (`caudal topics create`) and check the broker",
         )
     return counters.produced

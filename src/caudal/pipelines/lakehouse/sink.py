@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
@@ -19,7 +19,7 @@ from pyspark.sql.types import LongType, StringType, StructField, StructType, Tim
 from caudal.pipelines.lakehouse import gold, silver
 from caudal.pipelines.lakehouse.layout import Layout
 from caudal.pipelines.lakehouse.spec import Dataset, Lakehouse
-from caudal.sinks.base import BatchSink
+from caudal.sinks.base import BatchResult, BatchSink, SinkContext
 from caudal.sinks.batch_log import BatchLog
 from caudal.sinks.delta import DeltaTableWriter, checkpoint_app_id, prepare_session, read_delta
 
@@ -50,6 +50,15 @@ def _split(frame: DataFrame, bad: Any) -> tuple[int, int]:
     return (int(counts["good"]), int(counts["bad"])) if counts else (0, 0)
 
 
+@dataclass(frozen=True)
+class LayersResult(BatchResult):
+    """``rows`` (bronze), ``silver`` and ``quarantined`` count the batch's rows, also when Delta
+    skips a table as already committed by an attempt that died before the batch log's."""
+
+    silver: int = 0
+    quarantined: int = 0
+
+
 class LakehouseSink(BatchSink):
     """``upstream``: per referenced file dataset, a function starting a wait for the files in
     its landing zone now; a referential check first waits for them (up to ``REFERENCE_WAIT_S``),
@@ -73,23 +82,20 @@ class LakehouseSink(BatchSink):
         self.silver = DeltaTableWriter(layout.table("silver", dataset.name))
         self.quarantine = DeltaTableWriter(layout.quarantine, ["dataset"])
         self.quarantined = 0
+        """Rows this sink put in quarantine during the run (for the end-of-run note)."""
 
-    def bind(self, checkpoint: Path) -> Callable[[DataFrame, int], None]:
-        """When the query starts (driver, the runner's session active): sets Delta up for small
-        logs, refuses a silver table the declared types no longer fit, and creates the
-        quarantine table, so a run that rejects nothing leaves it empty."""
-        from pyspark.sql import SparkSession
+    def open(self, ctx: SinkContext) -> None:
+        """Before the query starts (driver): sets Delta up for small logs, refuses a silver
+        table the declared types no longer fit, and creates the quarantine table, so a run
+        that rejects nothing leaves it empty."""
+        super().open(ctx)
+        prepare_session(ctx.spark)
+        silver.refuse_incompatible(self.silver.schema(ctx.spark), self.dataset)
+        self.app_id = checkpoint_app_id(self.app_name, self.log.directory)
+        self.quarantine.ensure(ctx.spark, QUARANTINE_SCHEMA)
 
-        spark = SparkSession.active()
-        prepare_session(spark)
-        silver.refuse_incompatible(self.silver.schema(spark), self.dataset)
-        self.app_id = checkpoint_app_id(self.app_name, checkpoint / "sinks" / self.name)
-        self.quarantine.ensure(spark, QUARANTINE_SCHEMA)
-        return super().bind(checkpoint)
-
-    def write_batch(self, df: DataFrame, batch_id: int, log: BatchLog) -> dict[str, Any]:
-        """``rows``, ``silver`` and ``quarantined`` count the batch's rows, also when Delta skips
-        a table as already committed by an attempt that died before the batch log's commit."""
+    def write_batch(self, df: DataFrame, batch_id: int, log: BatchLog) -> LayersResult:
+        """Driver: plans each layer's writes; Spark's executors check and write the rows."""
         from pyspark.sql import functions as F
 
         stamped = (
@@ -114,7 +120,7 @@ class LakehouseSink(BatchSink):
         if merged:
             for table in self.lakehouse.gold_for(self.dataset.name):
                 gold.refresh(df.sparkSession, self.layout, table)
-        return {"rows": rows, "silver": merged, "quarantined": rejected}
+        return LayersResult(rows, silver=merged, quarantined=rejected)
 
     def _with_empty_files(self, rejects: DataFrame, batch_id: int) -> tuple[DataFrame, int]:
         """Empty files give Spark no split, so no row: their rejections are added here."""

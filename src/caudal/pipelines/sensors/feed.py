@@ -5,13 +5,10 @@ from __future__ import annotations
 import json
 import random
 import threading
-import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
-from confluent_kafka import Producer
-
-from caudal.pipelines.base import FeedCounters, Feeder
+from caudal.pipelines.feeder import FeedCounters, Feeder, Record
 
 
 class SensorFeed(Feeder):
@@ -31,29 +28,14 @@ class SensorFeed(Feeder):
         self.topic, self.count, self.rate = topic, count, rate
         self.sensors, self.bad_fraction, self.seed = sensors, bad_fraction, seed
 
-    def run(
-        self, producer_conf: dict[str, Any], stop: threading.Event, counters: FeedCounters
-    ) -> None:
+    def records(self, stop: threading.Event, counters: FeedCounters) -> Iterator[Record]:
         rng = random.Random(self.seed)
-        producer = Producer({**producer_conf, "linger.ms": 5})
         temps = [20.0 + rng.gauss(0, 2) for _ in range(self.sensors)]
-        started = time.monotonic()
-        for i in range(self.count):
-            if stop.is_set():
-                break
+        for _ in range(self.count):
             sensor = rng.randrange(self.sensors)
             temps[sensor] += rng.gauss(0, 0.4)
-            producer.produce(
-                self.topic, self._record(rng, sensor, temps[sensor]), key=f"s-{sensor:02d}".encode()
-            )
-            counters.produced += 1
-            if i % 1000 == 0:
-                producer.poll(0)
-            if self.rate > 0:
-                ahead = (i + 1) / self.rate - (time.monotonic() - started)
-                if ahead > 0:
-                    time.sleep(ahead)
-        producer.flush(30)
+            value = self._record(rng, sensor, temps[sensor])
+            yield Record(self.topic, value, f"s-{sensor:02d}".encode())
 
     def _record(self, rng: random.Random, sensor: int, temperature: float) -> bytes:
         if rng.random() < self.bad_fraction:

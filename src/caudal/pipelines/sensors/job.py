@@ -16,7 +16,7 @@ HOT_C = 30.0
 def build(spark: SparkSession, ctx: JobContext, topic: str) -> DataFrame:
     from pyspark.sql import functions as F
 
-    raw = ctx.read_topics(spark, [topic], query="readings")
+    raw = ctx.read_topics(spark, [topic])
     parsed = raw.select(
         F.from_json(F.col("value").cast("string"), SCHEMA).alias("r"),
         "topic",

@@ -12,19 +12,18 @@ from __future__ import annotations
 import json
 import random
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlencode
 
-from confluent_kafka import Producer
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK, InvalidHandshake
 from websockets.sync.client import ClientConnection, connect
 
 from caudal.metrics import PipelineMetrics
-from caudal.pipelines.base import FeedCounters, Feeder
+from caudal.pipelines.feeder import FeedCounters, Feeder, Record
 from caudal.pipelines.trades.job import FLUSH_SYMBOL
 from caudal.pipelines.trades.protocol import (
     RecentTrades,
@@ -96,29 +95,26 @@ class TradeFeed(Feeder):
         self._known = frozenset(symbols)
         self._recent = RecentTrades()
 
-    def run(
-        self, producer_conf: dict[str, Any], stop: threading.Event, counters: FeedCounters
-    ) -> None:
-        producer = Producer({**producer_conf, "linger.ms": 20, "batch.num.messages": 10_000})
+    def records(self, stop: threading.Event, counters: FeedCounters) -> Iterator[Record]:
+        """Every trade (or dead letter) the server sends, until it ends the feed or ``stop``."""
         served = nullcontext(self.url) if isinstance(self.url, str) else self.url()
         recording = self.record.open("a") if self.record else None
         try:
             with served as base_url:
-                if self._connect_loop(base_url, producer, stop, counters, recording):
-                    self._flush_marker(producer)
+                ended = yield from self._connect_loop(base_url, stop, counters, recording)
+                if ended:
+                    yield self._flush_marker()
         finally:
             if recording:
                 recording.close()
-            producer.flush(30)
 
     def _connect_loop(
         self,
         base_url: str,
-        producer: Producer,
         stop: threading.Event,
         counters: FeedCounters,
         recording: IO[str] | None,
-    ) -> bool:
+    ) -> Generator[Record, None, bool]:
         """Until stopped (False) or the server ends the feed (True)."""
         attempt = 0
         while not stop.is_set():
@@ -130,7 +126,7 @@ class TradeFeed(Feeder):
                     for text in self._receive(ws, stop):
                         if recording:
                             record_line(recording, wall_ms(), text)
-                        self._handle(text, producer, counters)
+                        yield from self._handle(text)
                     return False
             except ConnectionClosedOK as closed:
                 if closed.rcvd is not None and closed.rcvd.reason == END_OF_FEED:
@@ -142,10 +138,12 @@ class TradeFeed(Feeder):
             attempt += 1
         return False
 
-    def _flush_marker(self, producer: Producer) -> None:
+    def _flush_marker(self) -> Record:
         """Dated past the watermark, so the last bars are final without more trades."""
         marker = {"s": FLUSH_SYMBOL, "p": 1, "t": self._newest + self.flush_after_ms, "v": 1}
-        _produce(producer, self.topics.raw, json.dumps(marker).encode(), FLUSH_SYMBOL.encode())
+        return Record(
+            self.topics.raw, json.dumps(marker).encode(), FLUSH_SYMBOL.encode(), tally=None
+        )
 
     def _address(self, base_url: str) -> str:
         if not self.token:
@@ -162,41 +160,40 @@ class TradeFeed(Feeder):
                 continue
             yield data if isinstance(data, str) else data.decode("utf-8", "replace")
 
-    def _handle(self, text: str, producer: Producer, counters: FeedCounters) -> None:
+    def _handle(self, text: str) -> Iterator[Record]:
         message = parse_message(text)
         if isinstance(message, Rejected):
-            self._reject(producer, counters, message)
+            yield self._reject(message)
             return
         kind = message["type"]
         if kind == "ping":
             self.stats.pings += 1
         elif kind == "error":
             reason = f"server error: {message.get('msg')}"
-            self._reject(producer, counters, Rejected("server_error", reason, text))
+            yield self._reject(Rejected("server_error", reason, text))
         elif kind != "trade" or not isinstance(message.get("data"), list):
             reason = f"unknown message type {kind!r}"
-            self._reject(producer, counters, Rejected("unknown_type", reason, text))
+            yield self._reject(Rejected("unknown_type", reason, text))
         else:
-            self._trades(message["data"], producer, counters)
-        producer.poll(0)
+            yield from self._trades(message["data"])
 
-    def _trades(self, trades: list[Any], producer: Producer, counters: FeedCounters) -> None:
+    def _trades(self, trades: list[Any]) -> Iterator[Record]:
         now, good = wall_ms(), 0
         for trade in trades:
             problem = check_trade(trade, now, self._known)
             if problem is None and self._recent.seen_before(trade):
                 problem = "duplicate", "duplicate trade (same symbol, time, price, volume, c)"
             if problem is not None:
-                self._reject(producer, counters, Rejected(*problem, json.dumps(trade)))
+                yield self._reject(Rejected(*problem, json.dumps(trade)))
                 continue
             value = json.dumps({**trade, "rx": now}, separators=(",", ":"))
-            _produce(producer, self.topics.raw, value.encode(), trade["s"].encode())
+            yield Record(self.topics.raw, value.encode(), trade["s"].encode())
             self._newest = max(self._newest, trade["t"])
             good += 1
-        counters.produced += good
         self.metrics.records.labels(self.metrics.pipeline, self.name).inc(good)
 
-    def _reject(self, producer: Producer, counters: FeedCounters, rejected: Rejected) -> None:
+    def _reject(self, rejected: Rejected) -> Record:
+        """A dead letter for ``trades.dlq``, counted by reason (and as rejected once sent)."""
         kind = rejected.kind
         self.stats.reasons[kind] = self.stats.reasons.get(kind, 0) + 1
         value = {
@@ -205,16 +202,5 @@ class TradeFeed(Feeder):
             "raw": rejected.raw[:MAX_RAW_CHARS],
             "at": wall_ms(),
         }
-        _produce(producer, self.topics.dlq, json.dumps(value).encode(), kind.encode())
-        counters.rejected += 1
         self.metrics.rejects.labels(self.metrics.pipeline, kind).inc()
-
-
-def _produce(producer: Producer, topic: str, value: bytes, key: bytes) -> None:
-    """Produce, waiting for room when librdkafka's queue is full instead of failing."""
-    while True:
-        try:
-            producer.produce(topic, value, key)
-            return
-        except BufferError:
-            producer.poll(0.1)
+        return Record(self.topics.dlq, json.dumps(value).encode(), kind.encode(), tally="rejected")

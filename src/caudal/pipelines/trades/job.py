@@ -98,11 +98,12 @@ def build(spark: SparkSession, ctx: JobContext, raw_topic: str, windows: Windows
     """The whole query: raw topic → documents ``collection, key, doc`` (JSON)."""
     from pyspark.sql.streaming import StatefulProcessor, StatefulProcessorHandle
 
-    spark.conf.set("spark.sql.streaming.stateStore.providerClass", ROCKSDB)
     slide_bars = windows.slide_bars
 
     class PerSymbol(StatefulProcessor):
-        """Feeds each finished bar to the symbol's ``SymbolState``, in time order."""
+        """Feeds each finished bar to the symbol's ``SymbolState``, in time order.
+
+        Runs on executors: Spark's transformWithStateInPandas calls it per symbol with its state."""
 
         def init(self, handle: StatefulProcessorHandle) -> None:
             self.state = handle.getValueState("model", "json string")
@@ -126,7 +127,7 @@ def build(spark: SparkSession, ctx: JobContext, raw_topic: str, windows: Windows
         def close(self) -> None:
             pass
 
-    finished = bars(parse(ctx.read_topics(spark, [raw_topic], query="bars")), windows)
+    finished = bars(parse(ctx.read_topics(spark, [raw_topic])), windows)
     return finished.groupBy("symbol").transformWithStateInPandas(
         statefulProcessor=PerSymbol(),
         outputStructType=DOC_SCHEMA,
@@ -136,6 +137,9 @@ def build(spark: SparkSession, ctx: JobContext, raw_topic: str, windows: Windows
 
 
 def _bar_dicts(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
+    """One symbol's finished bars as plain dicts with their volatility.
+
+    Runs on executors (inside the per-symbol stateful processor)."""
     for row in frame.to_dict("records"):
         bar = {k: _plain(v) for k, v in row.items()}
         bar["volatility"] = log_price_std(bar["trades"], bar["sum_logp"], bar["sum_logp2"])
@@ -144,6 +148,8 @@ def _bar_dicts(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
 
 def _plain(value: Any) -> Any:
     """numpy scalars → Python ones and missing values (NaN, e.g. a trade without ``rx``) →
-    None, so documents are plain JSON (a NaN is not JSON; SQLite and MongoDB refuse it)."""
+    None, so documents are plain JSON (a NaN is not JSON; SQLite and MongoDB refuse it).
+
+    Runs on executors (inside the per-symbol stateful processor)."""
     value = value.item() if hasattr(value, "item") else value
     return None if isinstance(value, float) and math.isnan(value) else value

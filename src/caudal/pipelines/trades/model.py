@@ -27,7 +27,9 @@ BP = 1e4
 
 @dataclass
 class Rls:
-    """Recursive least squares with forgetting; ``w`` and ``p`` as plain lists for JSON."""
+    """Recursive least squares with forgetting; ``w`` and ``p`` as plain lists for JSON.
+
+    Runs on executors (kept in the per-symbol state of job.py)."""
 
     w: list[float] = field(default_factory=lambda: [0.0] * (LAGS + 1))
     p: list[list[float]] = field(default_factory=lambda: (np.eye(LAGS + 1) * 1e2).tolist())
@@ -45,6 +47,9 @@ class Rls:
 
 @dataclass
 class SymbolState:
+    """One symbol's state between bars. Runs on executors: the stateful processor of job.py
+    loads it from the state store, updates it with each finished bar and stores it back."""
+
     symbol: str
     last_start: int | None = None
     last_close: float | None = None
@@ -132,11 +137,14 @@ class SymbolState:
 
 
 def _ewm(previous: float | None, value: float) -> float:
+    """Runs on executors (inside the per-symbol stateful processor of job.py)."""
     return value if previous is None else (1 - EWM) * previous + EWM * value
 
 
 def compose(symbol: str, bars: list[dict[str, Any]], start: int, end: int) -> dict[str, Any]:
-    """One window over consecutive bars (in time order), from their sums and extremes."""
+    """One window over consecutive bars (in time order), from their sums and extremes.
+
+    Runs on executors (inside the per-symbol stateful processor of job.py)."""
     n = sum(b["trades"] for b in bars)
     volume = sum(b["volume"] for b in bars)
     s1, s2 = sum(b["sum_logp"] for b in bars), sum(b["sum_logp2"] for b in bars)
@@ -157,7 +165,9 @@ def compose(symbol: str, bars: list[dict[str, Any]], start: int, end: int) -> di
 
 
 def log_price_std(n: int, s1: float, s2: float) -> float | None:
-    """Sample standard deviation of log prices from their count, sum and sum of squares."""
+    """Sample standard deviation of log prices from their count, sum and sum of squares.
+
+    Runs on executors (inside the per-symbol stateful processor of job.py)."""
     if n < 2:
         return None
     return math.sqrt(max(s2 - s1 * s1 / n, 0.0) / (n - 1))

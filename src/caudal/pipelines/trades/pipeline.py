@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Literal
 from caudal.docstore import Document, open_store
 from caudal.errors import CaudalError
 from caudal.metrics import PipelineMetrics
-from caudal.pipelines.base import Feeder, JobContext, Pipeline, QuerySpec, TopicSpec
+from caudal.pipelines.base import Pipeline, QuerySpec, TopicSpec
+from caudal.pipelines.feeder import Feeder
 from caudal.pipelines.trades import job
 from caudal.pipelines.trades.feed import TradeFeed, TradeTopics
 from caudal.pipelines.trades.market import DEFAULT_SYMBOLS, MarketSimulator
@@ -22,7 +23,7 @@ from caudal.settings import Settings
 from caudal.sinks.documents import DocumentSink
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import SparkSession
 
 FeedKind = Literal["simulator", "replay", "finnhub", "none"]
 LATENCY_BUCKETS = (0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 60)
@@ -60,7 +61,7 @@ def trades_pipeline(
     query = QuerySpec(
         "documents",
         [topics.raw],
-        lambda spark, ctx: _build(spark, ctx, topics.raw, options.windows, metrics),
+        lambda spark, ctx: job.build(spark, ctx, topics.raw, options.windows),
         sink,
         trigger_s=0.5,
         stateful=True,
@@ -73,6 +74,7 @@ def trades_pipeline(
         feeders=feeders,
         queries=[query],
         outputs=[_store_name(settings)],
+        start=lambda spark, _ctx: _start(spark, metrics),
     )
     return pipeline, server
 
@@ -141,15 +143,11 @@ def _feed(
     )
 
 
-def _build(
-    spark: SparkSession,
-    ctx: JobContext,
-    raw: str,
-    windows: job.Windows,
-    metrics: PipelineMetrics,
-) -> DataFrame:
+def _start(spark: SparkSession, metrics: PipelineMetrics) -> None:
+    """Driver, before the query: RocksDB for the per-symbol state, Spark's progress into the
+    run's metrics."""
+    spark.conf.set("spark.sql.streaming.stateStore.providerClass", job.ROCKSDB)
     spark.streams.addListener(metrics.listener())
-    return job.build(spark, ctx, raw, windows)
 
 
 def _observer(metrics: PipelineMetrics) -> Callable[[dict[str, list[Document]]], None]:

@@ -31,6 +31,16 @@ class PageInfo:
         return Path(self.script).stem
 
 
+CLUSTER_PAGE = PageInfo(
+    "cluster.py",
+    "Cluster",
+    ":material/hub:",
+    "The Kafka cluster and what runs on it, as `caudal status` prints it: brokers, topics "
+    "with partitions, replication, end offsets and records/s, consumer groups with their lag, "
+    "and the running pipelines' queries with rate, batch duration, state and last progress.",
+)
+"""The platform's own page (not a pipeline's), listed first."""
+
 PIPELINE_PAGES = [
     PageInfo(
         "alerts.py",

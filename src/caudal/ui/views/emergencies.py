@@ -31,7 +31,7 @@ def _recent(snapshot: data.Snapshot, routes: list[str]) -> None:
     calls = snapshot.calls
     st.caption(
         f"The newest {data.PER_TOPIC:,} records of each route ({len(calls):,} here), "
-        f"counted per {data.bin_seconds(calls)} s of routing time."
+        f"counted per {data.bin_seconds(calls):g} s of routing time."
     )
     with st.container(key="timeline"):
         st.altair_chart(data.timeline_chart(data.counts_over_time(calls), routes), width="stretch")

@@ -53,6 +53,8 @@ def store_documents(
     states: dict[str, SymbolState] = {}
     for bar in bars.sort_values("start").to_dict("records"):
         state = states.setdefault(bar["symbol"], SymbolState(bar["symbol"]))
-        full = {**bar, "sum_logp": 0.0, "sum_logp2": 0.0, "volatility": None}
+        # the simulated trades arrive at their time: a bar's last one by its end at the latest
+        last_rx = min(bar["end"], written_at)
+        full = {**bar, "sum_logp": 0.0, "sum_logp2": 0.0, "volatility": None, "last_rx": last_rx}
         for collection, key, doc in state.update(full, slide_bars):
             store.upsert(collection, [(key, {**doc, "written_at": written_at})])
