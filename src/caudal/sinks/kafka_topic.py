@@ -37,14 +37,22 @@ COMMITS_TOPIC = "caudal.sink-commits"
 class KafkaTopicSink(BatchSink):
     """Writes ``key``/``value`` (+ ``topic``) rows to one or more declared topics."""
 
-    def __init__(self, name: str, client: dict[str, Any], topics: Iterable[str]) -> None:
+    def __init__(self, name: str, client: dict[str, Any] | None, topics: Iterable[str]) -> None:
         super().__init__(name)
-        self.client = dict(client)
+        self.client = dict(client or {})
         self.topics = sorted(set(topics))
         self._producer: Producer | None = None
         self._sink_id = ""
 
+    def connect(self, client: dict[str, Any]) -> None:
+        """For a sink declared before the broker is known (the pipeline's query build)."""
+        self.client = dict(client)
+
     def write_batch(self, df: DataFrame, batch_id: int, log: BatchLog) -> dict[str, Any]:
+        if not self.client:
+            raise RuntimeError(
+                f"sink {self.name}: connect() must be called before the query starts"
+            )
         producer = self._open(log)
         if log.intent(batch_id) is not None and self._last_committed() >= batch_id:
             return {"rows": 0, "replayed": True, "skipped": True}

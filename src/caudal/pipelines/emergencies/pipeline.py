@@ -9,9 +9,9 @@ from caudal.broker.client import client_config
 from caudal.pipelines.base import JobContext, Pipeline, QuerySpec, TopicSpec
 from caudal.pipelines.emergencies import enrichment, job
 from caudal.pipelines.emergencies.feed import CallFeed
-from caudal.pipelines.emergencies.routing import RoutingSink
 from caudal.pipelines.emergencies.statements import SHIPPED, Route, check_with_spark, parse_routes
 from caudal.settings import Settings
+from caudal.sinks.kafka_topic import KafkaTopicSink
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -40,13 +40,13 @@ def emergencies_pipeline(
 ) -> Pipeline:
     routes = load_routes(settings)
     source, dlq = settings.topic(INPUT), settings.topic(DLQ)
-    sink = RoutingSink(routes, source, dlq)
+    sink = KafkaTopicSink(job.QUERY, None, [r.topic for r in routes] + [dlq])
 
     def build(spark: SparkSession, ctx: JobContext) -> DataFrame:
         enrichment.register(spark)
         check_with_spark(spark, routes, routes_file(settings))
         sink.connect(client_config(ctx.settings, ctx.bootstrap))
-        return job.build(spark, ctx, source)
+        return job.build(spark, ctx, source, routes, dlq)
 
     query = QuerySpec(job.QUERY, [source], build, sink)
     return Pipeline(
