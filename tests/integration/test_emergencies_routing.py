@@ -21,13 +21,7 @@ from caudal.pipelines.emergencies.calls import validated
 from caudal.pipelines.emergencies.feed import BREAKAGES
 from caudal.pipelines.emergencies.generator import CallGenerator
 from caudal.pipelines.emergencies.places import nearest_hospitals
-from caudal.pipelines.emergencies.routing import (
-    UNROUTED,
-    RoutingSink,
-    dead_letters,
-    routed_calls,
-    routing_sql,
-)
+from caudal.pipelines.emergencies.routing import UNROUTED, routed
 from caudal.pipelines.emergencies.statements import (
     SHIPPED,
     RouteError,
@@ -36,6 +30,7 @@ from caudal.pipelines.emergencies.statements import (
 )
 from caudal.settings import Settings
 from caudal.sinks.base import SinkContext
+from caudal.sinks.kafka_topic import KafkaTopicSink
 
 DLQ, MEDICAL = "emergencias.dlq", "emergencias.sanitarios"
 
@@ -55,9 +50,7 @@ def _batch(spark, values: list[bytes]):  # type: ignore[no-untyped-def]
 
 def _route(spark, routes, values):  # type: ignore[no-untyped-def]
     enrichment.register(spark)
-    batch = _batch(spark, values).persist()
-    routed = routed_calls(batch, routing_sql(routes)).persist()
-    out = routed.unionByName(dead_letters(batch, routed, "emergencias.avisos", DLQ))
+    out = routed(_batch(spark, values), routes, "emergencias.avisos", DLQ)
     return [(r["topic"], r["key"], json.loads(r["value"])) for r in out.collect()]
 
 
@@ -111,6 +104,7 @@ def test_calls_no_statement_selects_become_dead_letters(spark, tmp_path: Path) -
         ("SELECT * FROM avisos\n  WHERE urgencia_nivel = 'alta'", 3, "urgencia_nivel"),
         ("SELECT * FROM avisos WHERE urgencia IN ('alta',", 2, "PARSE_SYNTAX_ERROR"),
         ("SELECT * FROM llamadas", 2, "llamadas"),
+        ("SELECT * FROM avisos a JOIN avisos b USING (id_aviso)", 2, "a stream is SELECT"),
         ("SELECT tipo, urgencia FROM avisos", 1, "must keep id_aviso"),
         ("SELECT *, hospital_mas_cercano(lat, lon) AS d FROM avisos", 2, "hospital_mas_cercano"),
     ],
@@ -133,14 +127,33 @@ def test_the_shipped_statements_pass_the_check(spark) -> None:  # type: ignore[n
     check_with_spark(spark, parse_routes(SHIPPED), SHIPPED)
 
 
-def test_the_sink_routes_a_batch_and_keeps_none_of_its_rows_cached(  # type: ignore[no-untyped-def]
+def test_a_call_sharing_its_id_with_a_routed_call_is_still_a_dead_letter(  # type: ignore[no-untyped-def]
+    spark, tmp_path: Path
+) -> None:
+    path = tmp_path / "routes.sql"
+    path.write_text(
+        "CREATE STREAM fuego WITH (kafka_topic='fuego') AS\n"
+        "  SELECT * FROM avisos WHERE servicio = 'bomberos';\n"
+    )
+    gen = CallGenerator(seed=4)
+    fire = next(c for c in (gen.call() for _ in range(100)) if c["servicio"] == "bomberos")
+    other = next(c for c in (gen.call() for _ in range(100)) if c["servicio"] != "bomberos")
+    twin = {**other, "id_aviso": fire["id_aviso"]}
+    rows = _route(spark, parse_routes(path), [json.dumps(c).encode() for c in (fire, twin)])
+    assert sorted(t for t, _, _ in rows) == [DLQ, "fuego"]
+    letter = next(v for t, _, v in rows if t == DLQ)
+    assert letter["motivo"] == UNROUTED and json.loads(letter["valor"]) == twin
+
+
+def test_the_sink_writes_a_routed_batch_and_keeps_none_of_its_rows_cached(  # type: ignore[no-untyped-def]
     spark, settings: Settings, bootstrap: str, admin: TopicAdmin, tmp_path: Path
 ) -> None:
     prefix = f"r{uuid.uuid4().hex[:6]}."
     routes, dlq = parse_routes(SHIPPED, prefix), f"{prefix}{DLQ}"
-    for topic in [dlq, *(r.topic for r in routes)]:
+    topics = [dlq, *(r.topic for r in routes)]
+    for topic in topics:
         admin.create(topic, 1)
-    sink = RoutingSink(routes, f"{prefix}emergencias.avisos", dlq)
+    sink = KafkaTopicSink("routes", topics)
     sink.open(SinkContext(spark, tmp_path / "checkpoint", client_config(settings, bootstrap)))
     enrichment.register(spark)
     gen = CallGenerator(seed=5)
@@ -148,8 +161,10 @@ def test_the_sink_routes_a_batch_and_keeps_none_of_its_rows_cached(  # type: ign
     try:
         for batch_id in range(2):
             values = [json.dumps(gen.call()).encode() for _ in range(200)] + [b"{oops"]
-            sink.write(_batch(spark, values), batch_id)
+            rows = routed(_batch(spark, values), routes, f"{prefix}emergencias.avisos", dlq)
+            sink.write(rows, batch_id)
             assert sink.rows_written == (batch_id + 1) * len(values)
+            assert sink.rows_by[dlq] == batch_id + 1
     finally:
         sink.close()
     assert spark.sparkContext._jsc.getPersistentRDDs().size() == cached

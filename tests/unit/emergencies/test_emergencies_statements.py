@@ -64,16 +64,20 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("CREATE STREAM a WITH (kafka_topic=x) AS SELECT 1;", "cannot read WITH property"),
         ("CREATE STREAM a WITH (kafka_topic='x') AS DELETE FROM avisos;", "expected SELECT"),
         (
-            "CREATE STREAM a WITH (kafka_topic='x') AS SELECT 1;\n"
-            "CREATE STREAM b WITH (kafka_topic='x') AS SELECT 2;",
+            "CREATE STREAM a WITH (kafka_topic='x') AS SELECT * FROM avisos;\n"
+            "CREATE STREAM b WITH (kafka_topic='x') AS SELECT * FROM avisos;",
             "line 2: topic 'x' already used on line 1",
         ),
         (
-            "CREATE STREAM a WITH (kafka_topic='x') AS SELECT 1;\n"
-            "CREATE STREAM a WITH (kafka_topic='y') AS SELECT 2;",
+            "CREATE STREAM a WITH (kafka_topic='x') AS SELECT * FROM avisos;\n"
+            "CREATE STREAM a WITH (kafka_topic='y') AS SELECT * FROM avisos;",
             "line 2: name 'a' already used on line 1",
         ),
         ("-- nothing here\n", "has no CREATE STREAM statement"),
+        (
+            "CREATE STREAM a WITH (kafka_topic='x') AS\n  SELECT 1;",
+            "line 2 (stream a): a stream is SELECT <columns> FROM avisos [WHERE <condition>]",
+        ),
     ],
 )
 def test_malformed_files_are_refused_with_the_line(tmp_path: Path, text: str, message: str) -> None:

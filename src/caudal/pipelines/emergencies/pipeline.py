@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 from caudal.pipelines.base import JobContext, Pipeline, QuerySpec, TopicSpec
 from caudal.pipelines.emergencies import enrichment, job
 from caudal.pipelines.emergencies.feed import CallFeed
-from caudal.pipelines.emergencies.routing import RoutingSink
 from caudal.pipelines.emergencies.statements import SHIPPED, Route, check_with_spark, parse_routes
 from caudal.settings import Settings
+from caudal.sinks.kafka_topic import KafkaTopicSink
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
 INPUT = "emergencias.avisos"
 DLQ = "emergencias.dlq"
@@ -39,14 +39,17 @@ def emergencies_pipeline(
 ) -> Pipeline:
     routes = load_routes(settings)
     source, dlq = settings.topic(INPUT), settings.topic(DLQ)
-    sink = RoutingSink(routes, source, dlq)
+    sink = KafkaTopicSink(job.QUERY, [dlq, *(r.topic for r in routes)])
 
     def start(spark: SparkSession, _ctx: JobContext) -> None:
         """Driver: the SQL function the routes call, then Spark's check of every route."""
         enrichment.register(spark)
         check_with_spark(spark, routes, routes_file(settings))
 
-    query = QuerySpec(job.QUERY, [source], lambda spark, ctx: job.build(spark, ctx, source), sink)
+    def build(spark: SparkSession, ctx: JobContext) -> DataFrame:
+        return job.build(spark, ctx, source, routes, dlq)
+
+    query = QuerySpec(job.QUERY, [source], build, sink)
     return Pipeline(
         name="emergencies",
         description=f"112 calls → {source} → Spark SQL routes ({routes_file(settings).name}) "

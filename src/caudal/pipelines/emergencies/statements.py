@@ -6,9 +6,11 @@ input calls)::
     CREATE STREAM centro_mando WITH (kafka_topic='emergencias.centro_mando') AS
       SELECT * FROM avisos WHERE urgencia IN ('alta', 'critica') AND NOT necesita_medico;
 
-The SELECT is Spark SQL. This module splits the file into statements (keeping the line each
-starts on) and checks their shape; ``check_with_spark`` then has Spark analyse every SELECT
-against an empty ``avisos`` so a typo or a missing column is refused before anything runs.
+The SELECT is Spark SQL, in the shape of ksqlDB's persistent queries:
+``SELECT <columns> FROM avisos [WHERE <condition>]``. This module splits the file into
+statements (keeping the line each starts on) and checks their shape; ``check_with_spark`` then
+has Spark analyse every SELECT against an empty ``avisos`` so a typo or a missing column is
+refused before anything runs.
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ _CREATE = re.compile(
 )
 _PROP = re.compile(r"\s*(?P<key>\w+)\s*=\s*'(?P<value>[^']*)'\s*")
 ALLOWED_PROPS = {"kafka_topic", "value_format"}
+_SELECT = re.compile(
+    r"SELECT\s+(?P<columns>.+?)\s+FROM\s+(?P<source>\S+)(?:\s+WHERE\s+(?P<condition>.+))?",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 class RouteError(CaudalError):
@@ -48,6 +54,10 @@ class Route:
     """Line of the file where the statement starts."""
     select_line: int
     """Line where its SELECT starts (Spark's own line numbers count from there)."""
+    columns: str = "*"
+    """What the SELECT lists: the routed record's fields."""
+    condition: str = "true"
+    """Its WHERE clause: which valid calls the stream takes."""
 
 
 def _hint(path: Path) -> str:
@@ -135,7 +145,23 @@ def _parse_one(path: Path, line: int, statement: str, prefix: str) -> Route:
     if not re.match(r"SELECT\b", select, re.IGNORECASE):
         raise RouteError(f"{where}: expected SELECT after AS", _hint(path))
     select_line = line + statement[: match.start("select")].count("\n")
-    return Route(match["name"], prefix + props["kafka_topic"], select, line, select_line)
+    shape = _SELECT.fullmatch(select)
+    if shape is None or shape["source"].lower() != INPUT_VIEW:
+        source = f"reads {shape['source']}: " if shape else ""
+        raise RouteError(
+            f"{path} line {select_line} (stream {match['name']}): {source}a stream is "
+            f"SELECT <columns> FROM {INPUT_VIEW} [WHERE <condition>]",
+            _hint(path),
+        )
+    return Route(
+        match["name"],
+        prefix + props["kafka_topic"],
+        select,
+        line,
+        select_line,
+        shape["columns"],
+        shape["condition"] or "true",
+    )
 
 
 _SPARK_LINE = re.compile(r"line (\d+)", re.IGNORECASE)

@@ -1,0 +1,218 @@
+"""What every pipeline benchmark shares: pacing, percentiles, peak memory, the result record.
+
+A benchmark measures two things the same way for every pipeline: throughput over a backlog
+(records produced first, then read in steady batches) and latency at a steady offered load
+below capacity (a paced feeder; each record's latency from its own Kafka timestamp or the
+sink's write time, never per batch). ``Result.save`` writes ``benchmarks/results/<name>.json``;
+``benchmarks/summary.py`` turns those files into the table at the top of RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psutil
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine() -> str:
+    """The line every figure carries: date, host, cores, Python, and how busy the machine was."""
+    load = os.getloadavg()[0]
+    return (
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.node()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, load average {load:.1f} at the end"
+    )
+
+
+def percentiles(values: Iterable[float], unit: str = "s") -> str:
+    """``p50 / p99 / max`` of per-record values, or ``n/a`` when there are none."""
+    data = np.asarray(list(values), dtype=float)
+    if not data.size:
+        return "n/a"
+    p50, p99, top = np.percentile(data, [50, 99, 100])
+    return f"{p50:.2f} / {p99:.2f} / {top:.2f} {unit}"
+
+
+def p99(values: Iterable[float]) -> float:
+    data = np.asarray(list(values), dtype=float)
+    return float(np.percentile(data, 99)) if data.size else float("nan")
+
+
+class Pacer:
+    """Holds a steady offered rate: ``wait(n)`` sleeps until record ``n`` is due.
+
+    Records are due at ``start + n / rate`` on the monotonic clock, so a slow moment is caught
+    up by the next records instead of lowering the rate for the rest of the run.
+    """
+
+    def __init__(self, rate: float) -> None:
+        self.rate, self.start = rate, time.monotonic()
+
+    def wait(self, n: int) -> None:
+        delay = self.start + n / self.rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+
+class PeakMemory:
+    """Peak resident memory of the whole run, sampled twice a second.
+
+    The run is this process and all its descendants (Spark's JVM, its Python workers, servers
+    a command starts) plus ``extra`` pids (the embedded broker, started apart and reparented).
+    """
+
+    def __init__(self, extra: Iterable[int] = ()) -> None:
+        self.extra = list(extra)
+        self.peak_bytes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="peak-memory", daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def add(self, pids: Iterable[int]) -> None:
+        self.extra.extend(pids)
+
+    @property
+    def peak_mb(self) -> float:
+        return self.peak_bytes / 2**20
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.5):
+            self.peak_bytes = max(self.peak_bytes, self._now())
+
+    def _now(self) -> int:
+        total = 0
+        for proc in self._processes():
+            try:
+                total += proc.memory_info().rss
+            except psutil.Error:
+                continue
+        return total
+
+    def _processes(self) -> Iterator[psutil.Process]:
+        seen: set[int] = set()
+        roots = [os.getpid(), *self.extra]
+        for pid in roots:
+            try:
+                root = psutil.Process(pid)
+                family = [root, *root.children(recursive=True)]
+            except psutil.Error:
+                continue
+            for proc in family:
+                if proc.pid not in seen:
+                    seen.add(proc.pid)
+                    yield proc
+
+
+@dataclass
+class Goal:
+    """One row of the summary table: a measured figure against its goal."""
+
+    measure: str
+    figure: float
+    goal: float
+    unit: str
+    higher_is_better: bool = True
+
+    @property
+    def met(self) -> bool:
+        if self.higher_is_better:
+            return self.figure >= self.goal
+        return self.figure < self.goal
+
+
+@dataclass
+class Result:
+    """A benchmark run as the summary table needs it."""
+
+    pipeline: str
+    command: str
+    goals: list[Goal]
+    peak_memory_mb: float
+    machine: str = field(default_factory=machine)
+
+    def save(self) -> Path:
+        RESULTS.mkdir(exist_ok=True)
+        path = RESULTS / f"{self.pipeline}.json"
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, path: Path) -> Result:
+        raw = json.loads(path.read_text())
+        raw["goals"] = [Goal(**g) for g in raw["goals"]]
+        return cls(**raw)
+
+
+class QueryProgress:
+    """Every micro-batch's progress of this session's queries, as Spark reports it.
+
+    Register before the run on a session the benchmark made itself (the runner leaves a
+    session it did not make running, so the listener bus can deliver the last batches).
+    """
+
+    def __init__(self, spark: Any) -> None:
+        from pyspark.sql.streaming import StreamingQueryListener
+
+        batches: list[dict[str, Any]] = []
+
+        class Collect(StreamingQueryListener):
+            def onQueryStarted(self, event: Any) -> None:  # noqa: N802 (Spark's names)
+                pass
+
+            def onQueryProgress(self, event: Any) -> None:  # noqa: N802
+                batches.append(json.loads(event.progress.json))
+
+            def onQueryIdle(self, event: Any) -> None:  # noqa: N802
+                pass
+
+            def onQueryTerminated(self, event: Any) -> None:  # noqa: N802
+                pass
+
+        self.batches = batches
+        spark.streams.addListener(Collect())
+
+    def busy(self, query: str | None = None) -> list[dict[str, Any]]:
+        return [
+            b
+            for b in self.batches
+            if b["numInputRows"] > 0 and (query is None or b.get("name") == query)
+        ]
+
+    def wait_for_rows(self, rows: int, timeout_s: float = 30) -> None:
+        """Until the listener bus has delivered batches covering ``rows`` input rows."""
+        deadline = time.monotonic() + timeout_s
+        while sum(b["numInputRows"] for b in self.busy()) < rows and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+    def breakdown(self, skip_first: bool = True) -> str:
+        """Median ms per batch of each part Spark times, and of each state operator's update
+        and commit: where a batch's time goes."""
+        batches = self.busy()[1:] if skip_first else self.busy()
+        parts: dict[str, list[float]] = {}
+        for b in batches:
+            for key, ms in b["durationMs"].items():
+                parts.setdefault(key, []).append(ms)
+            for op in b.get("stateOperators", []):
+                name = op["operatorName"]
+                parts.setdefault(f"{name} updates", []).append(op["allUpdatesTimeMs"])
+                parts.setdefault(f"{name} commit", []).append(op["commitTimeMs"])
+        ranked = sorted(((float(np.median(v)), k) for k, v in parts.items()), reverse=True)
+        return ", ".join(f"{k} {ms:,.0f}" for ms, k in ranked if ms >= 1)
