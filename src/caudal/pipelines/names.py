@@ -15,17 +15,21 @@ def query_name(pipeline: str, query: str) -> str:
     return f"{pipeline}.{query}"
 
 
-def consumer_group(pipeline: str, query: str) -> str:
-    """The consumer group a query's progress is committed to (for lag in ``caudal status``).
+def consumer_group(settings: Settings, pipeline: str, query: str) -> str:
+    """The consumer group a query's progress is committed to (for lag in ``caudal status``),
+    prefixed as the topics are (a shared cluster).
 
     Spark keeps the offsets in the checkpoint; the group only mirrors them for Kafka's tools.
     """
-    return f"caudal.{query_name(pipeline, query)}"
+    return f"{settings.topic_prefix}caudal.{query_name(pipeline, query)}"
 
 
 def checkpoint(settings: Settings, pipeline: str, query: str) -> Path:
-    """The query's checkpoint: its offsets, state and sink batch logs (its identity)."""
-    return settings.checkpoint_dir.resolve() / pipeline / query
+    """The query's checkpoint: its offsets, state and sink batch logs (its identity). The topic
+    prefix is part of it: the same pipeline on other topics is another query, and a
+    checkpoint's offsets for one set of topics fail the query on another (measured: "data may
+    have been lost")."""
+    return settings.checkpoint_dir.resolve() / f"{settings.topic_prefix}{pipeline}" / query
 
 
 def runs_dir(settings: Settings) -> Path:

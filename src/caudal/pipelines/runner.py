@@ -193,7 +193,9 @@ class _Watch:
     def _stats(self, q: StreamingQuery, spec: QuerySpec) -> QueryStats:
         progress = _progress(q)
         done = _committed(q)
-        self.admin.commit_offsets(names.consumer_group(self.pipeline.name, spec.name), done)
+        self.admin.commit_offsets(
+            names.consumer_group(self.settings, self.pipeline.name, spec.name), done
+        )
         ends = self._ends(spec.inputs)
         return QueryStats(
             name=q.name or "?",
