@@ -12,7 +12,8 @@ from caudal.pipelines.base import Pipeline, QuerySpec, TopicSpec
 from caudal.settings import Settings
 from caudal.sinks.files import file_sink
 
-MODEL_FILE = "alerts_stamp_classifier.onnx"
+MODEL_FILE = "alerts_stamp_classifier_single.onnx"
+"""The trained model without test-time rotation averaging (``single_pass.py``: its card)."""
 
 
 def rejects_path(output: Path) -> Path:
