@@ -69,11 +69,12 @@ class PeakMemory:
     """Peak resident memory of the whole run, sampled twice a second.
 
     The run is this process and all its descendants (Spark's JVM, its Python workers, servers
-    a command starts) plus ``extra`` pids (the embedded broker, started apart and reparented).
+    a command starts) plus ``extra`` pids and every process whose command line names ``match``
+    (the embedded broker: started in its own session, its config under the run's folder).
     """
 
-    def __init__(self, extra: Iterable[int] = ()) -> None:
-        self.extra = list(extra)
+    def __init__(self, extra: Iterable[int] = (), match: str | None = None) -> None:
+        self.extra, self.match = list(extra), match
         self.peak_bytes = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, name="peak-memory", daemon=True)
@@ -109,6 +110,10 @@ class PeakMemory:
     def _processes(self) -> Iterator[psutil.Process]:
         seen: set[int] = set()
         roots = [os.getpid(), *self.extra]
+        if self.match:
+            for proc in psutil.process_iter(["cmdline"]):
+                if any(self.match in part for part in proc.info["cmdline"] or ()):
+                    roots.append(proc.pid)
         for pid in roots:
             try:
                 root = psutil.Process(pid)

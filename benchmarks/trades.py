@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from harness import Goal, PeakMemory, Result, machine, p99
 
 from caudal.docstore.sqlite import SqliteStore
 from caudal.metrics import PipelineMetrics
@@ -100,7 +99,8 @@ def _run(settings: Settings, feed: SteadyFeed) -> tuple[list[dict[str, Any]], fl
     return progress, elapsed
 
 
-def throughput(work: Path, trades: int, per_batch: int) -> None:
+def throughput(work: Path, trades: int, per_batch: int) -> float:
+    """Trades/s over a backlog, batches after the first (Spark's start-up excluded)."""
     settings = Settings(
         data_dir=work / "tp",
         spark_master="local[2]",
@@ -130,9 +130,11 @@ def throughput(work: Path, trades: int, per_batch: int) -> None:
         if k != "triggerExecution" and v / total >= 0.02
     )
     print(f"| where a batch's time goes | {shares} |")
+    return steady_rate
 
 
-def latency(work: Path, rate: float, seconds: float, partitions: int) -> None:
+def latency(work: Path, rate: float, seconds: float, partitions: int) -> float:
+    """Bar end → document p99 (s) of the bars after Spark's first batch, at ``rate``."""
     settings = Settings(
         data_dir=work / f"lat{partitions}",
         spark_master="local[2]",
@@ -163,6 +165,7 @@ def latency(work: Path, rate: float, seconds: float, partitions: int) -> None:
     )
     print(f"| micro-batch duration p50 / max | {np.median(batch):.2f} / {batch.max():.2f} s |")
     print(f"| per batch, median ms | {_operator_times(progress)} |")
+    return p99(steady)
 
 
 def _operator_times(progress: list[dict[str, Any]]) -> str:
@@ -192,21 +195,37 @@ def main() -> None:
         "--partitions",
         type=int,
         nargs="+",
-        default=[4],
+        default=[2],
         help="spark.sql.shuffle.partitions (= state partitions) for the latency runs",
     )
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-trades-"))
-    print(
-        f"\n### Trades pipeline — {datetime.now(UTC):%Y-%m-%d} — {platform.node()}, "
-        f"{os.cpu_count()} cores, Spark `local[2]`, embedded Apache Kafka\n"
-    )
+    print(f"\n### Trades pipeline — {machine()}, Spark `local[2]`, embedded Apache Kafka\n")
     print("| measure | value |\n|---|---|")
-    if not args.skip_throughput:
-        throughput(work, args.trades, args.per_batch)
-    if not args.skip_latency:
-        for partitions in args.partitions:
-            latency(work, args.rate, args.seconds, partitions)
+    goals = []
+    with PeakMemory(match=str(work)) as memory:
+        if not args.skip_throughput:
+            rate = throughput(work, args.trades, args.per_batch)
+            goals.append(Goal("trades/s, steady backlog", rate, 50_000, "trades/s"))
+        if not args.skip_latency:
+            for partitions in args.partitions:
+                late = latency(work, args.rate, args.seconds, partitions)
+                goals.append(
+                    Goal(
+                        f"bar end → document p99 at {args.rate:,.0f} trades/s "
+                        f"({partitions} state partitions)",
+                        late,
+                        2 + WINDOWS.lateness_s,
+                        "s",
+                        higher_is_better=False,
+                    )
+                )
+    print(f"| peak memory (driver, Python workers, broker) | {memory.peak_mb:,.0f} MiB |")
+    command = (
+        f"benchmarks/trades.py --trades {args.trades} --per-batch {args.per_batch} "
+        f"--rate {args.rate:.0f} --seconds {args.seconds:.0f}"
+    )
+    Result("trades", command, goals, memory.peak_mb).save()
 
 
 if __name__ == "__main__":
