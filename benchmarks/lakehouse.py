@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import signal
 import statistics
@@ -24,10 +23,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from deltalake import DeltaTable
+from harness import Goal, PeakMemory, Result, machine
 
 from caudal.broker.admin import TopicAdmin
 from caudal.broker.client import client_config
@@ -131,17 +130,18 @@ def main() -> None:
     layout = Layout.of(settings)
     size, rows = land_csv(layout, args.mb)
     spark_session(settings, app_name="bench-lakehouse")
+    memory = PeakMemory(match=str(work)).__enter__()
     info, _ = start_broker(settings)
     lines = [
-        f"### Lakehouse pipeline — {datetime.now(UTC):%Y-%m-%d} — {platform.node()}, "
-        f"{os.cpu_count()} cores, Spark `local[2]`",
+        f"### Lakehouse pipeline — {machine()}, Spark `local[2]`",
         "| measure | value |\n|---|---|",
     ]
     try:
         with registry_url(settings) as url:
             to_bronze, whole = timed_run(settings, url, "inventory")
+            mb_s = size / 2**20 / to_bronze
             lines.append(
-                f"| landing CSV → bronze | {size / 2**20 / to_bronze:,.1f} MB/s, "
+                f"| landing CSV → bronze | {mb_s:,.1f} MB/s, "
                 f"{rows / to_bronze:,.0f} rows/s ({size / 2**20:,.0f} MB, {rows:,} rows, "
                 f"{to_bronze:.1f} s) |"
             )
@@ -170,8 +170,21 @@ def main() -> None:
         )
     finally:
         stop_broker(settings)
+        memory.__exit__()
         shutil.rmtree(work, ignore_errors=True)
+        lines.append(
+            f"| peak memory (driver, Python workers, broker) | {memory.peak_mb:,.0f} MiB |"
+        )
         print("\n" + "\n".join(lines))
+    Result(
+        "lakehouse",
+        f"benchmarks/lakehouse.py --mb {args.mb} --events {args.events} --samples {args.samples}",
+        [
+            Goal("landing CSV → bronze", mb_s, 100, "MB/s"),
+            Goal("a landed file → gold, slowest of the samples", max(fresh), 10, "s", False),
+        ],
+        memory.peak_mb,
+    ).save()
 
 
 if __name__ == "__main__":
