@@ -44,7 +44,7 @@ class WarmedFeed(Feeder):
 
     def __init__(self, files: AlertFileFeed, progress: QueryProgress, rate: float) -> None:
         self.files, self.progress, self.rate = files, progress, rate
-        self.timed_from = pd.Timestamp.max.tz_localize("UTC")
+        self.timed_from = pd.Timestamp.max  # naive UTC, as the CSV's times read back
 
     def records(
         self, stop: threading.Event, counters: FeedCounters
@@ -62,7 +62,7 @@ class WarmedFeed(Feeder):
             not stop.is_set() and sum(b["numInputRows"] for b in self.progress.busy()) < 2 * alerts
         ):
             time.sleep(0.2)
-        self.timed_from = pd.Timestamp.now(tz="UTC")
+        self.timed_from = pd.Timestamp.now(tz="UTC").tz_localize(None)
 
 
 def _run(pipeline: Pipeline, settings: Settings, out: Path) -> tuple[pd.DataFrame, float]:
