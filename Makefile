@@ -35,6 +35,7 @@ bench: install
 	$(BIN)/python benchmarks/emergencies.py
 	$(BIN)/python benchmarks/trades.py
 	$(BIN)/python benchmarks/lakehouse.py
+	$(BIN)/python benchmarks/summary.py
 
 clean:
 	rm -rf $(VENV) .caudal
