@@ -97,3 +97,16 @@ def test_help_is_enough_on_its_own(tmp_path: Path) -> None:
     assert result.returncode == 0
     for word in ("up", "down", "status", "topics", "run", "demo", "config"):
         assert word in result.stdout
+
+
+def test_a_command_that_needs_the_broker_starts_it_and_stops_it_again(tmp_path: Path) -> None:
+    """As `caudal run` does: `caudal run emergencies --once` then `caudal emergencies check`
+    used to answer "no broker is running"."""
+    env = cli_env(tmp_path)
+    created = caudal("topics", "create", "kept", env=env, timeout=180)
+    assert created.returncode == 0, created.stderr
+    assert "starting the embedded broker" in created.stderr
+    assert caudal("status", env=env).returncode == 1  # stopped again afterwards
+    listed = caudal("topics", "list", env=env, timeout=180)
+    assert listed.returncode == 0, listed.stderr
+    assert "kept" in listed.stdout  # the topic outlived the broker that made it
