@@ -14,7 +14,7 @@ from caudal.pipelines.images.upload import BatchUploader, Upload, new_session
 from caudal.settings import Settings
 from caudal.storage.factory import object_store
 
-PNG = (Path(__file__).resolve().parents[2] / "samples/images/fashion-test-00000.png").read_bytes()
+PNG = (Path(__file__).resolve().parents[2] / "samples/images/camera.png").read_bytes()
 
 
 def _read(bootstrap: str, topic: str, n: int) -> list[dict]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -101,19 +102,34 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 class SqlSink(BatchSink):
-    """Writes each micro-batch into ``table`` once per ``key``; creates the table on first use."""
+    """Writes each micro-batch into ``table`` once per ``key``; creates the table on first use.
 
-    def __init__(self, name: str, url: str, table: sa.Table, key: str, wait_s: float) -> None:
+    ``prepare`` (default: ``ensure_table``) is what first use runs on the engine, retried while
+    the database is unreachable: a pipeline whose table needs more than added columns passes
+    its own migration.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        table: sa.Table,
+        key: str,
+        wait_s: float,
+        prepare: Callable[[sa.Engine], None] | None = None,
+    ) -> None:
         super().__init__(name)
         self.url, self.table, self.key, self.wait_s = url, table, key, wait_s
+        self.prepare = prepare or (lambda engine: ensure_table(engine, table))
         self._engine: sa.Engine | None = None
         self.duplicates_skipped = 0
 
     @property
     def engine(self) -> sa.Engine:
         if self._engine is None:
-            self._engine = make_engine(self.url)
-            self._retrying(lambda: ensure_table(self.engine, self.table))
+            engine = make_engine(self.url)
+            self._retrying(lambda: self.prepare(engine))
+            self._engine = engine
         return self._engine
 
     def write_batch(self, df: DataFrame, batch_id: int, log: BatchLog) -> dict[str, Any]:
