@@ -150,7 +150,7 @@ def _table(records: list[dict]) -> Table:
         top = "\n".join(f"{t['label']} {t['p']:.0%}" for t in r["top5"])
         latency = f"{r['latency_s']:.2f} s" if r["latency_s"] is not None else ""
         status = "[green]classified[/]" if r["status"] == "classified" else "[red]error[/]"
-        table.add_row(r["file"], status, top, r["fruit"] or "", latency, r["error"] or "")
+        table.add_row(r["file"], status, top, r["fruit"] or "–", latency, r["error"] or "")
     return table
 
 
