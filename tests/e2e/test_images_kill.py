@@ -17,10 +17,9 @@ from caudal.pipelines.images.upload import BatchUploader, Upload, new_session
 from caudal.settings import Settings
 from caudal.storage.factory import object_store
 from tests.support.cli import CAUDAL, caudal, cli_env
-from tests.support.images import fresh_database
+from tests.support.images import fresh_database, sample_photos
 
 N = 120
-SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "images"
 
 
 def _count(url: str) -> tuple[int, int]:
@@ -56,8 +55,8 @@ def test_kill_and_restart_loses_and_duplicates_nothing(
     settings = Settings(data_dir=tmp_path / "data", kafka_bootstrap=bootstrap, topic_prefix=prefix)
     topic = settings.topic(TOPIC)
     admin.create(topic, 2, exist_ok=True)
-    pngs = sorted(SAMPLES.glob("*.png"))
-    uploads = [Upload(p.name, p.read_bytes(), "image/png") for p in pngs] * (N // len(pngs))
+    photos = sample_photos()
+    uploads = [Upload(p.name, p.read_bytes()) for p in photos] * (N // len(photos))
     uploader = BatchUploader(
         settings, object_store(settings), client_config(settings, bootstrap), topic
     )

@@ -7,6 +7,7 @@ session's Spark; rows are compared with the model run directly on the same bytes
 from __future__ import annotations
 
 import io
+import json
 import logging
 import threading
 import time
@@ -30,11 +31,21 @@ from caudal.pipelines.runner import RunSummary, run_pipeline
 from caudal.settings import Settings
 from caudal.sinks.sql import database_url
 from caudal.storage.factory import object_store
-from tests.support.images import fresh_database
+from tests.support.images import (
+    cmyk_jpeg,
+    coffee,
+    exif_rotated,
+    fresh_database,
+    gradient,
+    greyscale_jpeg,
+    one_pixel,
+    png_with_alpha,
+    sample_photos,
+    save,
+)
 from tests.support.postgres import PostgresCluster
 
-SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "images"
-MAX_BYTES = 200_000
+MAX_BYTES = 3_000_000
 
 
 def _png(side: int, noise: bool = False) -> bytes:
@@ -48,18 +59,30 @@ def _png(side: int, noise: bool = False) -> bytes:
 
 
 def _bad_uploads() -> dict[str, Upload]:
-    good = (SAMPLES / "fashion-test-00000.png").read_bytes()
+    good = sample_photos()[0].read_bytes()
     bomb = io.BytesIO()
     Image.new("1", (20_000, 20_000)).save(bomb, format="PNG", optimize=True)
     return {
         "not_image": Upload("notes.png", b"this is a text file, not a picture", "image/png"),
-        "truncated": Upload("cut.png", good[: len(good) // 2], "image/png"),
+        "truncated": Upload("cut.jpg", good[: len(good) // 2], "image/jpeg"),
         "empty": Upload("empty.jpg", b"", "image/jpeg"),
-        "huge": Upload("huge.png", _png(600, noise=True), "image/png"),
+        "huge": Upload("huge.png", _png(2000, noise=True), "image/png"),
         "bomb": Upload("bomb.png", bomb.getvalue(), "image/png"),
-        "traversal": Upload("../../../etc/cron.d/evil png.png", good, "image/png"),
-        "missing": Upload("deleted-before-spark.png", good, "image/png"),
+        "traversal": Upload("../../../etc/cron.d/evil png.jpg", good, "image/jpeg"),
+        "missing": Upload("deleted-before-spark.jpg", good, "image/jpeg"),
     }
+
+
+def _unusual_uploads() -> list[Upload]:
+    """Valid images of awkward kinds: each must end as a classified row."""
+    return [
+        Upload("grey.jpg", greyscale_jpeg(), "image/jpeg"),
+        Upload("cmyk.jpg", cmyk_jpeg(), "image/jpeg"),
+        Upload("alpha.png", png_with_alpha(), "image/png"),
+        Upload("rotated.jpg", exif_rotated(coffee(), "JPEG"), "image/jpeg"),
+        Upload("large.jpg", save(gradient(6000, 4000), "JPEG", quality=85), "image/jpeg"),
+        Upload("pixel.png", one_pixel(), "image/png"),
+    ]
 
 
 def _rows(settings: Settings) -> pd.DataFrame:
@@ -83,22 +106,24 @@ def test_a_batch_with_bad_files_lands_once_per_file(
     )
     topic = settings.topic(TOPIC)
     admin.create(topic, 2, exist_ok=True)
-    samples = sorted(SAMPLES.glob("*.png"))
+    samples = sample_photos()
     bad = _bad_uploads()
+    unusual = _unusual_uploads()
     assert len(bad["huge"].data) > MAX_BYTES
+    assert all(len(u.data) <= MAX_BYTES for u in unusual)
     session = new_session()
     uploader = BatchUploader(
         settings, object_store(settings), client_config(settings, bootstrap), topic
     )
-    good = [Upload(p.name, p.read_bytes(), "image/png") for p in samples]
-    sent = uploader.submit(session, [*good, *bad.values()])
+    good = [Upload(p.name, p.read_bytes(), "image/jpeg") for p in samples]
+    sent = uploader.submit(session, [*good, *bad.values(), *unusual])
     by_name = {s.request.file_name: s.request for s in sent}
-    missing_url = by_name["deleted-before-spark.png"].image_url
+    missing_url = by_name["deleted-before-spark.jpg"].image_url
     Path(missing_url.removeprefix("file://")).unlink()
-    stored = by_name["../../../etc/cron.d/evil png.png"].image_url
+    stored = by_name["../../../etc/cron.d/evil png.jpg"].image_url
     assert stored.startswith((settings.data_dir / "objects").resolve().as_uri())
     index = len(good) + list(bad).index("traversal")
-    assert stored.endswith(f"/{session}/{index:05d}-evil_png.png")
+    assert stored.endswith(f"/{session}/{index:05d}-evil_png.jpg")
     duplicate = by_name[samples[0].name]
     producer = Producer(client_config(settings, bootstrap))
     producer.produce(topic, duplicate.encode(), key=b"again")  # a producer retry, say
@@ -120,9 +145,14 @@ def test_a_batch_with_bad_files_lands_once_per_file(
         assert row["status"] == "classified" and row["error"] is None
         assert row["label"] == model.classes[int(proba.argmax())]
         assert abs(row["confidence"] - float(proba.max())) < 1e-5
+        top5 = [t["label"] for t in json.loads(row["top5"])]
+        assert top5 == [model.classes[i] for i in np.argsort(proba)[::-1][:5]]
+        assert row["fruit"] is None  # no sample shows fruit
+    for upload in unusual:
+        assert mine.loc[upload.name, "status"] == "classified", mine.loc[upload.name, "error"]
     errors = {name: mine.loc[u.name, "error"] for name, u in bad.items()}
     assert "not an image" in errors["not_image"]
-    assert "truncated" in errors["truncated"]
+    assert "truncated" in errors["truncated"] or "corrupt" in errors["truncated"]
     assert errors["empty"] == "empty file (0 bytes)"
     assert "file too large" in errors["huge"] and mine.loc["huge.png", "image_url"] is None
     assert "image bomb" in errors["bomb"]
@@ -158,7 +188,7 @@ def test_a_database_outage_delays_the_rows_and_loses_none(
     topic = settings.topic(TOPIC)
     admin.create(topic, 2, exist_ok=True)
     pipeline = images_pipeline(settings)  # the table is made while the database is up
-    uploads = [Upload(p.name, p.read_bytes(), "image/png") for p in sorted(SAMPLES.glob("*.png"))]
+    uploads = [Upload(p.name, p.read_bytes()) for p in sample_photos()]
     conf = client_config(settings, bootstrap)
     BatchUploader(settings, object_store(settings), conf, topic).submit(new_session(), uploads)
     outcome: dict[str, RunSummary] = {}

@@ -40,9 +40,8 @@ from tests.support.browser import (
     until,
 )
 from tests.support.cli import cli_env
-from tests.support.images import fresh_database
+from tests.support.images import SAMPLES, fresh_database, sample_photos
 
-SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "images"
 SPARK_START_S = 300
 
 pytestmark = [pytest.mark.slow, needs_chromium]
@@ -112,7 +111,7 @@ def test_a_batch_upload_shows_the_models_answers(
     tmp_path: Path,
 ) -> None:
     url, database = stack
-    images = sorted(SAMPLES.glob("*.png"))
+    images = sample_photos()
     junk = tmp_path / "notes.png"
     junk.write_text("not a picture")
     empty = tmp_path / "empty.jpg"
@@ -148,11 +147,22 @@ def test_a_batch_upload_shows_the_models_answers(
         return all(caption in grid for caption in captions)
 
     until(chromium, grid_complete, "every image in the grid with the model's label")
+    _assert_drawn(chromium, ".st-key-grid", len(images))
     assert not chromium.find_elements(By.CSS_SELECTOR, "[data-testid=stException]")
     assert screenshot(chromium, "ui-images.png").stat().st_size > 10_000
 
     chromium.get(f"{url}/images?session={session}")  # a reload keeps the session's results
     until(chromium, lambda: done in text(chromium, ".st-key-progress"), "results after reload")
+
+
+def _assert_drawn(chromium: webdriver.Chrome, where: str, n: int) -> None:
+    """``n`` predictions drawn in ``where``: five bars each and a fruit badge (no sample is
+    fruit, so every badge says so)."""
+    drawn = chromium.find_elements(By.CSS_SELECTOR, f"{where} .caudal-top5")
+    assert len(drawn) == n
+    for one in drawn:
+        assert len(one.find_elements(By.CSS_SELECTOR, ".caudal-bar")) == 5
+        assert one.find_element(By.CSS_SELECTOR, ".caudal-fruit").text == "no fruit"
 
 
 def _mode(chromium: webdriver.Chrome, url: str, name: str) -> None:
@@ -165,7 +175,7 @@ def _mode(chromium: webdriver.Chrome, url: str, name: str) -> None:
 def test_a_single_upload_is_classified_at_once(
     stack: tuple[str, str], chromium: webdriver.Chrome
 ) -> None:
-    image = SAMPLES / "fashion-test-00001.png"
+    image = SAMPLES / "chelsea.jpg"
     _mode(chromium, stack[0], "Single image")
     picker = ".st-key-single input[type=file]"
     until(chromium, lambda: chromium.find_elements(By.CSS_SELECTOR, picker), "the file picker")
@@ -175,6 +185,7 @@ def test_a_single_upload_is_classified_at_once(
     answer = f"{image.name}: {label}, confidence"
     until(chromium, lambda: answer in text(chromium, ".st-key-single_result"), "the answer")
     assert time.monotonic() - started < 10
+    _assert_drawn(chromium, ".st-key-single_result", 1)
 
 
 def test_a_camera_picture_is_classified_as_the_model_sees_it(
@@ -200,3 +211,6 @@ def test_a_camera_picture_is_classified_as_the_model_sees_it(
         shown.write_bytes(answer.read())
     label = _direct([shown])["camera.jpg"]
     assert f": {label}, confidence" in text(chromium, ".st-key-single_result")
+    drawn = chromium.find_elements(By.CSS_SELECTOR, ".st-key-single_result .caudal-bar")
+    assert len(drawn) == 5 and drawn[0].find_element(By.CSS_SELECTOR, ".caudal-label").text
+    assert chromium.find_elements(By.CSS_SELECTOR, ".st-key-single_result .caudal-fruit")

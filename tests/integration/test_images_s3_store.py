@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 from pydantic import SecretStr
 
-from caudal.pipelines.images.classify import classify_requests
+from caudal.models.onnx_classifier import load_classifier
+from caudal.pipelines.images.classify import classify_images, classify_requests
 from caudal.pipelines.images.pipeline import images_model
 from caudal.settings import Settings
 from caudal.storage.base import ObjectMissing, StoreUnreachable
@@ -24,7 +25,7 @@ from caudal.storage.factory import object_store
 from caudal.storage.s3 import S3ObjectStore
 from caudal.storage.seaweedfs import S3Store, start_store, stop_store
 
-SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "images" / "fashion-test-00000.png"
+SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "images" / "chelsea.jpg"
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +81,7 @@ def test_wrong_keys_and_a_missing_bucket_say_what_to_fix(weed: tuple[Settings, S
 
 def test_the_job_reads_images_from_s3(weed: tuple[Settings, S3Store], store: S3ObjectStore) -> None:
     settings = _settings(weed)
-    url = store.put(f"uploads/x/{uuid.uuid4().hex}.png", SAMPLE.read_bytes(), "image/png")
+    url = store.put(f"uploads/x/{uuid.uuid4().hex}.jpg", SAMPLE.read_bytes(), "image/jpeg")
     frame = pd.DataFrame(
         [
             {
@@ -96,4 +97,5 @@ def test_the_job_reads_images_from_s3(weed: tuple[Settings, S3Store], store: S3O
         ]
     )
     out = classify_requests(frame, settings, images_model(settings))
-    assert out["status"].iat[0] == "classified" and out["label"].iat[0] == "ankle boot"
+    direct = classify_images([SAMPLE.read_bytes()], load_classifier(images_model(settings)), 10**7)
+    assert out["status"].iat[0] == "classified" and out["label"].iat[0] == direct[0].label

@@ -1,4 +1,5 @@
-"""The SQL sink on a real PostgreSQL: upsert once per key, and a database outage survived."""
+"""The SQL sink on a real PostgreSQL: upsert once per key, a database outage survived, and a
+table of the old (Fashion-MNIST era) schema migrated in place."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from caudal.errors import CaudalError
-from caudal.pipelines.images.table import predictions
-from caudal.sinks.sql import SqlWriter
+from caudal.pipelines.images.table import predictions, prepare_table
+from caudal.sinks.sql import SqlWriter, make_engine
 from tests.support.images import fresh_database
 from tests.support.postgres import PostgresCluster
 
@@ -95,3 +96,32 @@ def test_past_its_patience_the_sink_fails_with_one_line(
     assert "CAUDAL_DATABASE_URL" in (caught.value.hint or "")
     assert postgres.password not in f"{caught.value.reason} {caught.value.hint}"  # a secret
     assert sink.write(_frame(range(1, 3))).rows == 2
+
+
+def test_an_old_table_is_migrated_in_place(database: str) -> None:
+    engine = make_engine(database)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "create table predictions (request_id varchar(64) primary key, session_id "
+                "varchar(64) not null, file_name text not null, image_url text, status varchar(16) "
+                "not null, label varchar(128), confidence float, top_k text, error text, "
+                "model_name varchar(128), model_version varchar(32), size bigint, sha256 "
+                "varchar(64), received_at timestamptz, classified_at timestamptz)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "insert into predictions (request_id, session_id, file_name, status, label, top_k) "
+                "values ('old', 's0', 'boot.png', 'classified', 'ankle boot', '[]')"
+            )
+        )
+    sink = _opened(SqlWriter(database, predictions, "request_id", 5, prepare_table))
+    assert sink.write(_frame(range(2))).rows == 2
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("predictions")}
+    assert columns == {c.name for c in predictions.columns}
+    with engine.connect() as conn:
+        old = conn.execute(sa.text("select top5, fruit from predictions where request_id = 'old'"))
+        assert old.one() == ("[]", None)
+    engine.dispose()
+    assert _ids(database) == ["old", "r0", "r1"]

@@ -48,9 +48,7 @@ class PostgresCluster:
 
 def find_bin_dir() -> Path | None:
     """The newest installed ``/usr/lib/postgresql/<version>/bin``, if any."""
-    found = sorted(
-        Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3])
-    )
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
     return found[-1].parent if found else None
 
 

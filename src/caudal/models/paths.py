@@ -16,6 +16,7 @@ def model_path(configured: Path | None, default_name: str) -> Path:
     if not path.is_file():
         raise CaudalError(
             f"model file {path} not found",
-            "train it (`caudal train ...`) or point the model setting at an ONNX file",
+            "rebuild it (`caudal train alerts`, `caudal images build-model`) or point the "
+            "model setting at an ONNX file",
         )
     return path

@@ -116,8 +116,18 @@ class SqlWriter:
     Used by ``SqlSink`` for micro-batches, and on its own where rows come without Spark.
     """
 
-    def __init__(self, url: str, table: sa.Table, key: str, wait_s: float) -> None:
+    def __init__(
+        self,
+        url: str,
+        table: sa.Table,
+        key: str,
+        wait_s: float,
+        prepare: Callable[[sa.Engine], None] | None = None,
+    ) -> None:
         self.url, self.table, self.key, self.wait_s = url, table, key, wait_s
+        self.prepare = prepare or (lambda engine: ensure_table(engine, table))
+        """What opening runs on the engine, retried while the database is unreachable
+        (default ``ensure_table``): a pipeline whose table needs more passes its migration."""
         self._engine: sa.Engine | None = None
 
     @property
@@ -127,9 +137,10 @@ class SqlWriter:
         return f"table {self.table.name} in {url}"
 
     def open(self) -> None:
-        """Connect and create (or widen) the table, waiting up to ``wait_s`` for the database."""
+        """Connect and prepare the table (create, widen or migrate it), waiting up to
+        ``wait_s`` for the database."""
         engine = make_engine(self.url)
-        self._retrying(lambda: ensure_table(engine, self.table))
+        self._retrying(lambda: self.prepare(engine))
         self._engine = engine
 
     def close(self) -> None:
@@ -179,9 +190,17 @@ class SqlSink(BatchSink):
     """Writes each micro-batch into ``table`` once per ``key``; the table is made (or widened)
     when the sink opens, so an unusable database fails before the query starts."""
 
-    def __init__(self, name: str, url: str, table: sa.Table, key: str, wait_s: float) -> None:
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        table: sa.Table,
+        key: str,
+        wait_s: float,
+        prepare: Callable[[sa.Engine], None] | None = None,
+    ) -> None:
         super().__init__(name)
-        self.writer = SqlWriter(url, table, key, wait_s)
+        self.writer = SqlWriter(url, table, key, wait_s, prepare)
 
     def open(self, ctx: SinkContext) -> None:
         super().open(ctx)

@@ -1,47 +1,31 @@
 """What the images page does, without Streamlit: upload a batch, classify one image, read a
-session's rows back and summarise them.
+session's rows back, summarise them, and draw one prediction (top five + fruit badge).
 
-Kept apart from the page so every rule (what a session's statistics are, how latency is
-measured) is unit-tested directly and the page stays layout only. Failures the user can act
-on arrive as ``CaudalError``.
+Runs in the page's process. Kept apart from the page so every rule (what a session's
+statistics are, how a prediction is drawn) is unit-tested directly and the page stays layout
+only. Failures the user can act on arrive as ``CaudalError``.
 """
 
 from __future__ import annotations
 
+import html
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 import sqlalchemy as sa
 
-from caudal.broker.admin import TopicAdmin
-from caudal.broker.client import client_config
-from caudal.broker.embedded import resolve_bootstrap
 from caudal.models.onnx_classifier import OnnxClassifier, load_classifier
 from caudal.pipelines.images.classify import Prediction, classify_images
-from caudal.pipelines.images.message import TOPIC
 from caudal.pipelines.images.pipeline import images_model
-from caudal.pipelines.images.table import predictions
-from caudal.pipelines.images.upload import BatchUploader
+from caudal.pipelines.images.results import top5
+from caudal.pipelines.images.table import results_engine
 from caudal.settings import Settings
-from caudal.sinks.sql import database_url, make_engine
 from caudal.storage.base import StoreError
 from caudal.storage.factory import object_store
 
-TABLE_COLUMNS = ["file_name", "status", "label", "confidence", "error", "latency_s"]
-
-
-def uploader(settings: Settings) -> BatchUploader:
-    """A producer on the running broker, with the requests topic there (made if missing)."""
-    bootstrap = resolve_bootstrap(settings)
-    topic = settings.topic(TOPIC)
-    admin = TopicAdmin(settings, bootstrap)
-    try:
-        admin.create(topic, 2, {}, exist_ok=True)
-    finally:
-        admin.close()
-    store = object_store(settings)
-    store.check()
-    return BatchUploader(settings, store, client_config(settings, bootstrap), topic)
+TABLE_COLUMNS = ["file_name", "status", "label", "confidence", "fruit", "error", "latency_s"]
+BAR = "#4c78a8"
 
 
 def model(settings: Settings) -> OnnxClassifier:
@@ -54,34 +38,8 @@ def classify_one(data: bytes, settings: Settings) -> Prediction:
 
 
 def engine(settings: Settings) -> sa.Engine:
-    return make_engine(database_url(settings))
-
-
-def load_session(db: sa.Engine, session_id: str) -> pd.DataFrame:
-    """Every row of one session, in the order they were classified; empty if none (yet)."""
-    query = (
-        sa.select(predictions)
-        .where(predictions.c.session_id == session_id)
-        .order_by(predictions.c.classified_at, predictions.c.file_name)
-    )
-    try:
-        with db.connect() as conn:
-            frame = pd.DataFrame(conn.execute(query).mappings().all())
-    except sa.exc.OperationalError as exc:
-        if "no such table" in str(exc) or "does not exist" in str(exc):
-            return pd.DataFrame(columns=[c.name for c in predictions.columns] + ["latency_s"])
-        raise
-    if frame.empty:
-        return pd.DataFrame(columns=[c.name for c in predictions.columns] + ["latency_s"])
-    frame["latency_s"] = latency_s(frame)
-    return frame
-
-
-def latency_s(frame: pd.DataFrame) -> pd.Series:
-    """Seconds from the page receiving a file to its row being classified (end to end)."""
-    received = pd.to_datetime(frame["received_at"], utc=True, format="mixed")
-    classified = pd.to_datetime(frame["classified_at"], utc=True, format="mixed")
-    return (classified - received).dt.total_seconds()
+    """The results database, its table made or migrated first (the page may start first)."""
+    return results_engine(settings)
 
 
 @dataclass(frozen=True)
@@ -89,6 +47,7 @@ class SessionStats:
     rows: int
     classified: int
     errors: int
+    fruits: int
     mean_confidence: float | None
     latency_p50_s: float | None
     per_class: pd.DataFrame
@@ -102,6 +61,7 @@ def session_stats(frame: pd.DataFrame) -> SessionStats:
         rows=len(frame),
         classified=len(ok),
         errors=len(frame) - len(ok),
+        fruits=int(ok["fruit"].notna().sum()),
         mean_confidence=float(ok["confidence"].mean()) if len(ok) else None,
         latency_p50_s=float(latency.median()) if len(latency) else None,
         per_class=pd.DataFrame({"class": counts.index, "images": counts.to_numpy()}),
@@ -112,9 +72,47 @@ def table_view(frame: pd.DataFrame) -> pd.DataFrame:
     """The table as shown: confidence in percent, empty cells instead of None."""
     view = frame[TABLE_COLUMNS].copy()
     view["confidence"] = pd.to_numeric(view["confidence"], errors="coerce") * 100
-    view["label"] = view["label"].fillna("")
-    view["error"] = view["error"].fillna("")
+    for column in ("label", "fruit", "error"):
+        view[column] = view[column].fillna("")
     return view
+
+
+def prediction_html(
+    ranked: Sequence[tuple[str, float]], fruit: str | None, fruit_p: float | None
+) -> str:
+    """The top five as bars (label, percent, bar) and the fruit badge, as the page shows them.
+
+    Labels are escaped: they come from the model's sidecar, the page renders this as HTML.
+    """
+    if fruit:
+        share = f" {fruit_p:.0%}" if fruit_p is not None else ""
+        text = f"fruit: {html.escape(fruit)}{share}"
+        badge = _badge("caudal-fruit", "#e6f4ea;color:#1e6b34", text)
+    else:
+        badge = _badge("caudal-fruit caudal-no-fruit", "#eee;color:#555", "no fruit")
+    bars = "".join(
+        f'<div class="caudal-bar" style="font-size:.8em;line-height:1.3">'
+        f'<span class="caudal-label">{html.escape(label)}</span> {p:.0%}'
+        f'<div style="background:{BAR};height:.35em;width:{max(p, 0.01) * 100:.1f}%"></div></div>'
+        for label, p in ranked
+    )
+    return f'<div class="caudal-top5">{badge}{bars}</div>'
+
+
+def _badge(classes: str, colours: str, text: str) -> str:
+    style = f"background:{colours};border-radius:1em;padding:0 .6em"
+    return f'<span class="{classes}" style="{style}">{text}</span>'
+
+
+def row_html(row: pd.Series) -> str:
+    """``prediction_html`` of one stored row (its ``top5`` JSON and fruit columns)."""
+    ranked = [(t["label"], float(t["p"])) for t in top5(row.get("top5"))]
+    fruit, fruit_p = row.get("fruit"), row.get("fruit_p")
+    return prediction_html(
+        ranked,
+        fruit if isinstance(fruit, str) else None,
+        float(fruit_p) if pd.notna(fruit_p) else None,
+    )
 
 
 def thumbnail(settings: Settings, url: object) -> bytes | None:

@@ -1,8 +1,10 @@
 """Requests → prediction rows: fetch each image, decode, classify. Plain pandas in and out.
 
-Spark calls ``classify_requests`` through ``mapInPandas`` on executors; the page's single
-upload and the tests call ``classify_images`` directly, so both see the same model through the
-same preprocessing. The model loads once per Python worker (``load_classifier`` caches it).
+Spark calls ``classify_requests`` through ``mapInPandas`` on executors; the page's single and
+camera modes and the tests call ``classify_images`` directly, so every path sees the same
+model through the same preprocessing. The model loads once per Python worker
+(``load_classifier`` caches it). A batch is worked through ``CHUNK`` requests at a time, so
+an executor holds at most that many images' bytes and tensors whatever Spark hands it.
 Nothing here raises for a bad image or a missing object: the row says why instead.
 """
 
@@ -18,36 +20,46 @@ import numpy as np
 import pandas as pd
 
 from caudal.models.onnx_classifier import OnnxClassifier, load_classifier
+from caudal.pipelines.images.fruit import FruitView
 from caudal.pipelines.images.preprocess import ImageError, InputSpec, prepare
 from caudal.settings import Settings
 from caudal.storage.base import ObjectStore, StoreError, StoreUnreachable
 from caudal.storage.factory import object_store
 
-TOP_K = 3
+TOP_K = 5
+CHUNK = 32
 FETCH_THREADS = 8
 FETCH_TRIES = 3
 FETCH_BACKOFF_S = 1.0
 OUTPUT_COLUMNS = [
     "request_id", "session_id", "file_name", "image_url", "status", "label", "confidence",
-    "top_k", "error", "model_name", "model_version", "size", "sha256", "received_at",
-    "classified_at",
+    "top5", "fruit", "fruit_p", "error", "model_name", "model_version", "size", "sha256",
+    "received_at", "classified_at",
 ]  # fmt: skip
 OUTPUT_SCHEMA = (
     "request_id string, session_id string, file_name string, image_url string, status string, "
-    "label string, confidence double, top_k string, error string, model_name string, "
-    "model_version string, size long, sha256 string, received_at timestamp, "
-    "classified_at timestamp"
+    "label string, confidence double, top5 string, fruit string, fruit_p double, "
+    "error string, model_name string, model_version string, size long, sha256 string, "
+    "received_at timestamp, classified_at timestamp"
 )
 
 
 @dataclass(frozen=True)
 class Prediction:
-    """One image's answer: label and top-k, or the reason there is none."""
+    """One image's answer: label, top five and fruit view, or the reason there is none."""
 
     label: str | None
     confidence: float | None
-    top_k: list[tuple[str, float]]
+    top5: list[tuple[str, float]]
+    fruit: str | None = None
+    fruit_p: float | None = None
     error: str | None = None
+
+    def top5_json(self) -> str | None:
+        """The ``top5`` column: ``[{"label": ..., "p": ...}, ...]``, most probable first."""
+        if not self.top5:
+            return None
+        return json.dumps([{"label": lb, "p": round(p, 6)} for lb, p in self.top5])
 
 
 def model_identity(model: OnnxClassifier) -> tuple[str, str]:
@@ -59,6 +71,7 @@ def classify_images(
 ) -> list[Prediction]:
     """One prediction per input, in order; ``None`` input means "already failed upstream"."""
     spec = InputSpec.from_card(model.card)
+    fruit = FruitView.from_card(model.card, model.classes)
     tensors: dict[int, np.ndarray] = {}
     errors: dict[int, str] = {}
     for i, data in enumerate(images):
@@ -76,11 +89,11 @@ def classify_images(
     out = []
     for i in range(len(images)):
         if i not in found:
-            out.append(Prediction(None, None, [], errors.get(i)))
+            out.append(Prediction(None, None, [], error=errors.get(i)))
             continue
         order = np.argsort(found[i])[::-1][:TOP_K]
         top = [(model.classes[j], float(found[i][j])) for j in order]
-        out.append(Prediction(top[0][0], top[0][1], top))
+        out.append(Prediction(top[0][0], top[0][1], top, *fruit.of(found[i])))
     return out
 
 
@@ -123,21 +136,24 @@ def _fetch_all(
 
 
 def classify_requests(frame: pd.DataFrame, settings: Settings, model_path: Path) -> pd.DataFrame:
-    """One output row per request row (``OUTPUT_COLUMNS``)."""
+    """One output row per request row (``OUTPUT_COLUMNS``), ``CHUNK`` requests at a time."""
     frame = frame.reset_index(drop=True)
     model = load_classifier(model_path)
     name, version = model_identity(model)
-    data, errors = _fetch_all(frame, settings)
-    predictions = classify_images(data, model, settings.images_max_pixels)
+    errors: list[str | None] = []
+    predictions: list[Prediction] = []
+    for start in range(0, len(frame), CHUNK):
+        data, fetch_errors = _fetch_all(frame.iloc[start : start + CHUNK], settings)
+        predictions += classify_images(data, model, settings.images_max_pixels)
+        errors += fetch_errors
     out = frame[["request_id", "session_id", "file_name", "image_url", "size", "sha256"]].copy()
     out["error"] = [e or p.error for e, p in zip(errors, predictions, strict=True)]
     out["status"] = np.where(out["error"].isna(), "classified", "error")
     out["label"] = [p.label for p in predictions]
     out["confidence"] = [p.confidence for p in predictions]
-    out["top_k"] = [
-        json.dumps([{"label": lb, "p": round(pr, 6)} for lb, pr in p.top_k]) if p.top_k else None
-        for p in predictions
-    ]
+    out["top5"] = [p.top5_json() for p in predictions]
+    out["fruit"] = [p.fruit for p in predictions]
+    out["fruit_p"] = [p.fruit_p for p in predictions]
     out["model_name"], out["model_version"] = name, version
     out["received_at"] = pd.to_datetime(frame["uploaded_at"], utc=True)
     out["classified_at"] = pd.Timestamp.now(tz="UTC")

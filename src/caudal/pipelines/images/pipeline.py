@@ -8,11 +8,11 @@ from caudal.models.paths import model_path
 from caudal.pipelines.base import Pipeline, QuerySpec, TopicSpec
 from caudal.pipelines.images import job
 from caudal.pipelines.images.message import TOPIC
-from caudal.pipelines.images.table import predictions
+from caudal.pipelines.images.table import predictions, prepare_table
 from caudal.settings import Settings
 from caudal.sinks.sql import SqlSink, database_url
 
-MODEL_FILE = "images_fashion_classifier.onnx"
+MODEL_FILE = "images_mobilenet_v2.onnx"
 
 
 def images_model(settings: Settings) -> Path:
@@ -20,8 +20,9 @@ def images_model(settings: Settings) -> Path:
 
 
 def predictions_sink(settings: Settings) -> SqlSink:
+    url = database_url(settings)
     return SqlSink(
-        "predictions", database_url(settings), predictions, "request_id", settings.database_wait_s
+        "predictions", url, predictions, "request_id", settings.database_wait_s, prepare_table
     )
 
 

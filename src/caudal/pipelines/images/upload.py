@@ -1,8 +1,9 @@
-"""The page's side of a batch: check each file, store it, send its request to Kafka.
+"""The sending side of a batch: check each file, store it, send its request to Kafka.
 
-Runs in the Streamlit process. Size checks happen here (a file over the limit is never
-stored); whether the bytes are an image is decided once, in the Spark job, so a file's fate
-has one author. A store failure rejects that file only; the rest of the batch goes on.
+Runs in the page's process (Batch mode) and in ``caudal images submit``'s, the same code for
+both. Size checks happen here (a file over the limit is never stored); whether the bytes are
+an image is decided once, in the Spark job, so a file's fate has one author. A store failure
+rejects that file only; the rest of the batch goes on.
 """
 
 from __future__ import annotations
@@ -17,10 +18,14 @@ from typing import Any
 
 from confluent_kafka import Producer
 
+from caudal.broker.admin import TopicAdmin
+from caudal.broker.client import client_config
+from caudal.broker.embedded import resolve_bootstrap
 from caudal.errors import CaudalError
-from caudal.pipelines.images.message import ImageRequest
+from caudal.pipelines.images.message import TOPIC, ImageRequest
 from caudal.settings import Settings
 from caudal.storage.base import ObjectStore, StoreError
+from caudal.storage.factory import object_store
 from caudal.storage.keys import object_key, valid_session
 
 STORE_THREADS = 8
@@ -75,13 +80,19 @@ class BatchUploader:
         session_id: str,
         files: Iterable[Upload],
         progress: Callable[[int], None] | None = None,
+        first_index: int = 0,
     ) -> list[Sent]:
-        """Every file becomes one request (sent or rejected); returns after Kafka acked all."""
+        """Every file becomes one request (sent or rejected); returns after Kafka acked all.
+
+        ``first_index`` numbers the files' object keys when a session is sent in several
+        calls, so two files of the same name never share a key.
+        """
         if not valid_session(session_id):
             raise CaudalError(f"invalid session id {session_id!r}", "start a new session")
         results = []
+        numbered = enumerate(files, start=first_index)
         with ThreadPoolExecutor(STORE_THREADS) as pool:
-            stored = pool.map(lambda job: self._store(session_id, *job), enumerate(files))
+            stored = pool.map(lambda job: self._store(session_id, *job), numbered)
             for request in stored:
                 self.producer.produce(self.topic, request.encode(), key=request.request_id.encode())
                 self.producer.poll(0)
@@ -118,3 +129,17 @@ class BatchUploader:
             uploaded_at=now.isoformat(),
             rejected=reason,
         )
+
+
+def connect_uploader(settings: Settings) -> BatchUploader:
+    """An uploader on the running broker, with the requests topic there (made if missing)."""
+    bootstrap = resolve_bootstrap(settings)
+    topic = settings.topic(TOPIC)
+    admin = TopicAdmin(settings, bootstrap)
+    try:
+        admin.create(topic, 2, {}, exist_ok=True)
+    finally:
+        admin.close()
+    store = object_store(settings)
+    store.check()
+    return BatchUploader(settings, store, client_config(settings, bootstrap), topic)

@@ -10,11 +10,13 @@ from __future__ import annotations
 import time
 
 import pandas as pd
+import sqlalchemy as sa
 import streamlit as st
 
 from caudal.errors import CaudalError
 from caudal.pipelines.images.classify import Prediction
-from caudal.pipelines.images.upload import Upload, new_session
+from caudal.pipelines.images.results import load_session
+from caudal.pipelines.images.upload import BatchUploader, Upload, connect_uploader, new_session
 from caudal.settings import Settings
 from caudal.storage.keys import valid_session
 from caudal.ui import images_data as data
@@ -31,12 +33,12 @@ def _settings() -> Settings:
 
 
 @st.cache_resource(show_spinner=False)
-def _uploader() -> data.BatchUploader:
-    return data.uploader(_settings())
+def _uploader() -> BatchUploader:
+    return connect_uploader(_settings())
 
 
 @st.cache_resource(show_spinner=False)
-def _engine() -> data.sa.Engine:
+def _engine() -> sa.Engine:
     return data.engine(_settings())
 
 
@@ -70,10 +72,9 @@ def _show_prediction(name: str, image: bytes, prediction: Prediction, took_ms: f
             f"`{name}`: **{prediction.label}**, confidence **{prediction.confidence:.0%}** "
             f"(in {took_ms:.0f} ms, in this process)"
         )
-        probs = pd.DataFrame(prediction.top_k, columns=["class", "probability"])
-        answer.altair_chart(
-            category_bars(probs, "class", "probability", list(probs["class"]), ".0%", 1.0),
-            width="stretch",
+        answer.markdown(
+            data.prediction_html(prediction.top5, prediction.fruit, prediction.fruit_p),
+            unsafe_allow_html=True,
         )
 
 
@@ -121,14 +122,15 @@ def _batch(session: str) -> None:
 
 def _stats(frame: pd.DataFrame) -> None:
     stats = data.session_stats(frame)
-    cells = st.columns(5)
+    cells = st.columns(6)
     cells[0].metric("Images", stats.rows, border=True)
     cells[1].metric("Classified", stats.classified, border=True)
     cells[2].metric("Errors", stats.errors, border=True)
+    cells[3].metric("Fruit", stats.fruits, border=True)
     mean = f"{stats.mean_confidence:.0%}" if stats.mean_confidence is not None else "–"
-    cells[3].metric("Mean confidence", mean, border=True)
+    cells[4].metric("Mean confidence", mean, border=True)
     p50 = f"{stats.latency_p50_s:.2f} s" if stats.latency_p50_s is not None else "–"
-    cells[4].metric("Latency p50 (upload → row)", p50, border=True)
+    cells[5].metric("Latency p50 (upload → row)", p50, border=True)
     if not stats.per_class.empty:
         st.markdown("**Images per class**")
         classes = list(stats.per_class["class"])
@@ -151,6 +153,7 @@ def _grid(frame: pd.DataFrame) -> None:
                         st.caption(
                             f"{row['file_name']}  \n**{row['label']}** {row['confidence']:.0%}"
                         )
+                        st.markdown(data.row_html(row), unsafe_allow_html=True)
                     else:
                         st.caption(f"{row['file_name']}  \n:red[{row['error']}]")
     if len(frame) > GRID_MAX:
@@ -159,7 +162,7 @@ def _grid(frame: pd.DataFrame) -> None:
 
 def _results(session: str) -> None:
     try:
-        frame = data.load_session(_engine(), session)
+        frame = load_session(_engine(), session)
     except Exception as exc:  # any database failure is a message here, never a traceback
         st.warning(f"cannot read results: {str(exc).splitlines()[0]}", icon=":material/warning:")
         return
