@@ -8,6 +8,7 @@ the whole batch is exactly-once across a crash, routes and dead letters alike.
 
 from __future__ import annotations
 
+from functools import reduce
 from typing import TYPE_CHECKING, Any
 
 from caudal.pipelines.emergencies.calls import FIELDS, KEY
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame
 
 UNROUTED = "matched no route"
+OCCURRENCE = "_occurrence"
 
 
 def dead_letter_value(source_topic: str) -> Column:
@@ -106,13 +108,46 @@ class RoutingSink(BatchSink):
         batch = df.localCheckpoint()
         # each route is a branch of the union: coalesced, the batch runs as a few tasks
         parallelism = batch.sparkSession.sparkContext.defaultParallelism
-        routed = routed_calls(batch, self.sql).coalesce(parallelism).persist()
+        parts, numbered = by_occurrence(batch)
+        routed_parts: list[DataFrame] = []
         try:
-            letters = dead_letters(batch, routed, self.source, self.dlq)
-            return self.kafka.write_batch(routed.unionByName(letters), batch_id, log)
+            rows = []
+            for part in parts:
+                routed = routed_calls(part, self.sql).coalesce(parallelism).persist()
+                routed_parts.append(routed)
+                letters = dead_letters(part, routed, self.source, self.dlq)
+                rows.append(routed.unionByName(letters))
+            out = reduce(lambda a, b: a.unionByName(b), rows)
+            return self.kafka.write_batch(out, batch_id, log)
         finally:
-            routed.unpersist()
-            _release(batch)
+            for routed in routed_parts:
+                routed.unpersist()
+            for rows_kept in (batch, numbered):
+                if rows_kept is not None:
+                    _release(rows_kept)
+
+
+def by_occurrence(batch: DataFrame) -> tuple[list[DataFrame], DataFrame | None]:
+    """The batch in parts where no valid call's id repeats: the n-th call with an id is in
+    part n, invalid records in the first; and the numbered rows to release (None if one part).
+
+    A call no route selects is found by its id missing from the routed rows; a call whose id
+    another, routed, call of the same batch has would otherwise be lost (found by fuzzing).
+    Repeats are rare: a batch without any costs one aggregation of the ids (a short job).
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    valid = F.col("motivo").isNull()
+    repeats = batch.where(valid).groupBy(KEY).count().where(F.col("count") > 1)
+    if repeats.isEmpty():
+        return [batch], None
+    order = Window.partitionBy(KEY).orderBy("particion", "desplazamiento")
+    occurrence = F.when(valid, F.row_number().over(order)).otherwise(F.lit(1))
+    numbered = batch.withColumn(OCCURRENCE, occurrence).localCheckpoint()
+    last = int(numbered.agg(F.max(OCCURRENCE)).first()[0])  # type: ignore[index]
+    parts = [numbered.where(F.col(OCCURRENCE) == n).drop(OCCURRENCE) for n in range(1, last + 1)]
+    return parts, numbered
 
 
 def _release(rows: DataFrame) -> None:
