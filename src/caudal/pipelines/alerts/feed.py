@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import fastavro
-from confluent_kafka import Producer
+from confluent_kafka import KafkaException, Producer
 
 from caudal.pipelines.alerts.records import ForeignAlert, encode, split_alert
 from caudal.pipelines.base import FeedCounters, Feeder
@@ -103,7 +103,10 @@ class AlertFileFeed(Feeder):
                     produced += 1
                     counters.produced += 1
                     producer.poll(0)
-        except (ValueError, EOFError, OSError, StopIteration, TypeError) as exc:
+        except (KafkaException, BufferError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - fastavro fails damaged bytes in many ways
+            # (IndexError, SchemaParseException, ... found by fuzzing): the file is rejected
             reason = (
                 "not an Avro file"
                 if produced == 0 and "magic" in str(exc).lower()
