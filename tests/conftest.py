@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,33 @@ from caudal.broker.admin import TopicAdmin
 from caudal.broker.embedded import start_broker, stop_broker
 from caudal.settings import Settings
 from tests.support.postgres import PostgresCluster, start_cluster
+
+FIGURES = pytest.StashKey[list[str]]()
+
+
+@pytest.fixture
+def reliability(
+    request: pytest.FixtureRequest, record_property: Callable[[str, object], None]
+) -> Callable[..., None]:
+    """Reports a test's reliability figures (fuzz cases tried, kill points survived): printed,
+    kept in the JUnit XML, and listed again at the end of the run (docs/reliability.md)."""
+
+    def report(pipeline: str, **figures: int | float) -> None:
+        line = f"{pipeline}: " + ", ".join(f"{k} {v:,}" for k, v in figures.items())
+        print(f"reliability {line}")
+        for name, value in figures.items():
+            record_property(f"{pipeline}.{name}", value)
+        request.config.stash.setdefault(FIGURES, []).append(f"{request.node.nodeid}  {line}")
+
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    figures = terminalreporter.config.stash.get(FIGURES, [])
+    if figures:
+        terminalreporter.section("reliability figures")
+        for line in figures:
+            terminalreporter.line(line)
 
 
 @pytest.fixture(scope="session")

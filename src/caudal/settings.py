@@ -1,7 +1,9 @@
 """Effective configuration: ``CAUDAL_*`` environment variables over an optional ``caudal.yaml``.
 
 Secrets (passwords, tokens, URLs that may embed credentials) are ``SecretStr`` so they never
-reach a log or ``caudal config`` in clear; their defaults are always empty.
+reach a log or ``caudal config`` in clear; their defaults are always empty. Besides the
+environment, a secret can come from a file: ``CAUDAL_SECRETS_DIR`` names a folder (a mounted
+Docker or Kubernetes secret) whose file ``caudal_<setting>`` holds the value.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
+    SecretsSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
 )
@@ -161,7 +164,11 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         yaml_source = YamlConfigSettingsSource(settings_cls, yaml_file=_yaml_file())
-        return (init_settings, env_settings, yaml_source, file_secret_settings)
+        secrets_dir = os.environ.get("CAUDAL_SECRETS_DIR")
+        if secrets_dir and not Path(secrets_dir).is_dir():
+            raise ValueError(f"CAUDAL_SECRETS_DIR={secrets_dir}: no such folder (create, or unset)")
+        files = SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir)
+        return (init_settings, env_settings, files, yaml_source)
 
 
 @lru_cache(maxsize=1)

@@ -1,56 +1,59 @@
-"""`caudal run alerts` SIGKILLed mid-stream and restarted: every alert in the CSV exactly once."""
+"""`caudal run alerts` SIGKILLed at random moments: every alert in the CSV exactly once.
+
+1,000 alerts, not 100,000: an alert is ~60 KB of Avro (three FITS cutouts) decoded and put
+through the CNN, so 100,000 would be 6 GB through Kafka and Spark, hours on a 2-core CI machine;
+1,000 in 100 files, in batches capped so that the stream outlasts the kills, take minutes.
+"""
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 
 from caudal.pipelines.alerts.simulate import write_alerts
-from tests.support.cli import CAUDAL, cli_env
+from tests.support.cli import cli_env
+from tests.support.random_kill import KILLS, run_with_random_kills
 
-N = 300
+N = 1_000
 
 
 def _written(path: Path) -> int:
     try:
         return len(pd.read_csv(path, usecols=["candid"]))
-    except (FileNotFoundError, pd.errors.EmptyDataError):
+    except (FileNotFoundError, pd.errors.EmptyDataError, pd.errors.ParserError, ValueError):
         return 0
 
 
-@pytest.mark.slow
-def test_kill_and_restart_loses_and_duplicates_nothing(bootstrap: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("kills", KILLS)
+def test_random_kills_lose_and_duplicate_no_alert(
+    bootstrap: str, tmp_path: Path, kills: int, reliability: Any
+) -> None:
     write_alerts(tmp_path / "in", N, seed=11, per_file=10)
     out = tmp_path / "alerts.csv"
     env = cli_env(
         tmp_path / "data",
         CAUDAL_KAFKA_BOOTSTRAP=bootstrap,
         CAUDAL_TOPIC_PREFIX=f"k{uuid.uuid4().hex[:6]}.",
-        CAUDAL_MAX_OFFSETS_PER_TRIGGER="20",
+        CAUDAL_MAX_OFFSETS_PER_TRIGGER=str(2 * N // (3 * kills)),
         CAUDAL_SPARK_MASTER="local[2]",
     )
-    args = [*CAUDAL, "run", "alerts", "--input", str(tmp_path / "in"), "--output", str(out)]
+    args = ["run", "alerts", "--input", str(tmp_path / "in"), "--output", str(out)]
 
-    job = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 240
-    while _written(out) < 40 and time.monotonic() < deadline and job.poll() is None:
-        time.sleep(0.2)
-    assert job.poll() is None, "the run finished before it could be killed"
-    job.send_signal(signal.SIGKILL)
-    job.wait()
-    assert 0 < _written(out) < N
-
-    rerun = subprocess.run(args, env=env, capture_output=True, text=True, timeout=400)
-    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    run = run_with_random_kills(
+        args, env, lambda: _written(out), kills, seed=kills, log=tmp_path / "runs.log"
+    )
 
     rows = pd.read_csv(out)
     truth = pd.read_csv(tmp_path / "in" / "labels.csv")
     assert rows["candid"].is_unique
     assert set(rows["candid"]) == set(truth["candid"])
-    assert rows["classified"].all()
+    unclassified = rows[~rows["classified"].astype(bool)]
+    assert unclassified["error"].notna().all()  # e.g. a simulated cutout mostly NaN: it says so
+    assert len(unclassified) <= N // 100
+    found = rows["candid"].nunique()
+    reliability("alerts", records=N, kills_survived=run.kills, lost=N - found,
+                duplicated=len(rows) - found, seconds=round(run.seconds))  # fmt: skip

@@ -1,17 +1,15 @@
-"""A job SIGKILLed mid-stream and restarted leaves every source offset in the sink exactly once."""
+"""A job SIGKILLed at random moments and restarted leaves every source offset in the sink once."""
 
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from tests.support.cli import CAUDAL, cli_env, produce
+from tests.support.cli import cli_env, produce
+from tests.support.random_kill import run_with_random_kills
 
 N = 6000
 
@@ -37,21 +35,13 @@ def test_kill_and_restart_writes_each_offset_once(bootstrap: str, admin, tmp_pat
         CAUDAL_MAX_OFFSETS_PER_TRIGGER="300",
         CAUDAL_SPARK_MASTER="local[2]",
     )
-    args = [*CAUDAL, "run", "sensors", "--no-feed", "--topic", topic, "--output", str(out)]
+    args = ["run", "sensors", "--no-feed", "--topic", topic, "--output", str(out)]
 
-    job = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 180
-    while len(_rows(out)) < N // 4 and time.monotonic() < deadline and job.poll() is None:
-        time.sleep(0.2)
-    assert job.poll() is None, "the job finished before it could be killed; lower the batch cap"
-    job.send_signal(signal.SIGKILL)
-    job.wait()
-    killed_at = len(_rows(out))
-    assert 0 < killed_at < N
+    run = run_with_random_kills(
+        args, env, lambda: len(_rows(out)), kills=2, seed=1, log=tmp_path / "runs.log"
+    )
 
-    rerun = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
-    assert rerun.returncode == 0, rerun.stderr[-2000:]
-
+    assert run.kills == 2 and 0 < run.progress_at_kill[0] < N
     offsets = Counter((r["partition"], r["offset"]) for r in _rows(out))
     assert sum(offsets.values()) == N
     assert set(offsets.values()) == {1}

@@ -1,19 +1,17 @@
-"""`caudal run trades` SIGKILLed mid-stream and restarted: bars and model state stay exact.
+"""`caudal run trades` SIGKILLed at random moments over 100,000 trades: bars and model exact.
 
-The trades are put on ``trades.raw`` first (``--feed none``), so the killed run and the rerun
-read the very same input. After the rerun, every bar equals a pandas recomputation (so no bar
-was lost or counted twice) and each symbol's model state equals one uninterrupted pass of the
-same bars through ``SymbolState``: the state restored from the checkpoint continued exactly.
+The trades are put on ``trades.raw`` first (``--feed none``), so every run reads the very same
+input. After the last run, every bar equals a pandas recomputation (so no trade was lost or
+counted twice) and each symbol's model state equals one uninterrupted pass of the same bars
+through ``SymbolState``: the state restored from the checkpoint continued exactly, each time.
 """
 
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -23,12 +21,14 @@ from caudal.docstore.sqlite import SqliteStore
 from caudal.pipelines.trades.job import FLUSH_SYMBOL
 from caudal.pipelines.trades.market import MarketSimulator
 from caudal.pipelines.trades.model import SymbolState
-from tests.support.cli import CAUDAL, cli_env, produce
+from tests.support.cli import cli_env, produce
+from tests.support.random_kill import KILLS, run_with_random_kills
 from tests.support.trades import bars_of, simulated_trades
 
 SYMBOLS = ("AAPL", "MSFT", "BINANCE:BTCUSDT")
 BAR_S, LATENESS_S, SLIDE = 2, 5, 3
 START_MS = 1_800_000_000_000
+N = 100_000
 
 
 def _windows(path: Path) -> int:
@@ -42,8 +42,11 @@ def _windows(path: Path) -> int:
 
 
 def _trades() -> pd.DataFrame:
-    market = MarketSimulator(SYMBOLS, 150, START_MS, seed=21, momentum=1.0, late_fraction=0)
-    return simulated_trades(market, 90)
+    """100,000 trades (1,000 a second for 100 s of market time)."""
+    market = MarketSimulator(SYMBOLS, 1_000, START_MS, seed=21, momentum=1.0, late_fraction=0)
+    trades = simulated_trades(market, 110).head(N)
+    assert len(trades) == N
+    return trades
 
 
 def _expected_models(bars: pd.DataFrame) -> dict[str, dict[str, object]]:
@@ -62,9 +65,9 @@ def _comparable(state: dict[str, object]) -> dict[str, object]:
     return {**state, "recent": [b["start"] for b in recent]}
 
 
-@pytest.mark.slow
-def test_kill_and_restart_leaves_bars_and_model_state_exact(
-    bootstrap: str, admin: TopicAdmin, tmp_path: Path
+@pytest.mark.parametrize("kills", KILLS)
+def test_random_kills_leave_bars_and_model_state_exact(
+    bootstrap: str, admin: TopicAdmin, tmp_path: Path, kills: int, reliability: Any
 ) -> None:
     prefix = f"tk{uuid.uuid4().hex[:6]}."
     trades = _trades()
@@ -78,25 +81,17 @@ def test_kill_and_restart_leaves_bars_and_model_state_exact(
         tmp_path / "data",
         CAUDAL_KAFKA_BOOTSTRAP=bootstrap,
         CAUDAL_TOPIC_PREFIX=prefix,
-        CAUDAL_MAX_OFFSETS_PER_TRIGGER="1500",
+        CAUDAL_MAX_OFFSETS_PER_TRIGGER=str(N // (3 * kills)),
         CAUDAL_SPARK_MASTER="local[2]",
     )
-    args = [*CAUDAL, "run", "trades", "--feed", "none", "--symbols", ",".join(SYMBOLS), "--once",
+    args = ["run", "trades", "--feed", "none", "--symbols", ",".join(SYMBOLS), "--once",
             "--bar", str(BAR_S), "--lateness", str(LATENESS_S), "--slide", str(SLIDE)]  # fmt: skip
     store_path = tmp_path / "data" / "documents.sqlite"
     expected = bars_of(trades, BAR_S * 1000)
 
-    job = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 240
-    while _windows(store_path) < 30 and time.monotonic() < deadline and job.poll() is None:
-        time.sleep(0.2)
-    assert job.poll() is None, "the run finished before it could be killed"
-    job.send_signal(signal.SIGKILL)
-    job.wait()
-    assert 0 < _windows(store_path) < len(expected)
-
-    rerun = subprocess.run(args, env=env, capture_output=True, text=True, timeout=400)
-    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    run = run_with_random_kills(
+        args, env, lambda: _windows(store_path), kills, seed=kills, log=tmp_path / "runs.log"
+    )
 
     store = SqliteStore(store_path)
     got = pd.DataFrame(store.find("windows")).set_index(["symbol", "start"]).sort_index()
@@ -111,3 +106,6 @@ def test_kill_and_restart_leaves_bars_and_model_state_exact(
     assert predictions.groupby("symbol").size().to_dict() == {
         s: m["scored"] for s, m in models.items()
     }
+    counted = int(got["trades"].sum())
+    reliability("trades", records=N, kills_survived=run.kills, lost=max(N - counted, 0),
+                duplicated=max(counted - N, 0), seconds=round(run.seconds))  # fmt: skip

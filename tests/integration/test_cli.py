@@ -80,7 +80,7 @@ def test_missing_topic_and_tail(tmp_path: Path, bootstrap: str) -> None:
 
 
 def test_config_masks_secrets(tmp_path: Path) -> None:
-    secret = "hunter2-not-shown"
+    secret = "hunter2-not-shown"  # pragma: allowlist secret
     env = cli_env(
         tmp_path,
         CAUDAL_KAFKA_SASL_PASSWORD=secret,

@@ -87,8 +87,8 @@ def test_unknown_keys_are_refused_rather_than_silently_ignored(
 
 
 def test_masked_never_shows_a_secret(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    password = "hunter2-sasl-secret"
-    db_password = "pg-secret-pw"
+    password = "hunter2-sasl-secret"  # pragma: allowlist secret
+    db_password = "pg-secret-pw"  # pragma: allowlist secret
     config = clean_env / "caudal.yaml"
     config.write_text(f"database_url: postgresql+psycopg://app:{db_password}@db:5432/caudal\n")
     monkeypatch.setenv("CAUDAL_CONFIG", str(config))
@@ -115,3 +115,27 @@ def test_masked_shows_an_unset_secret_as_unset_not_as_stars(clean_env: Path) -> 
     assert shown["database_url"] is None
     assert shown["data_dir"] == ".caudal"
     json.dumps(shown)  # printable as it is by `caudal config`
+
+
+def test_a_secret_comes_from_a_file_in_caudal_secrets_dir(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secrets = clean_env / "run-secrets"
+    secrets.mkdir()
+    (secrets / "caudal_kafka_sasl_password").write_text("from-a-mounted-file\n")
+    monkeypatch.setenv("CAUDAL_SECRETS_DIR", str(secrets))
+
+    settings = Settings()
+
+    assert settings.kafka_sasl_password is not None
+    assert settings.kafka_sasl_password.get_secret_value() == "from-a-mounted-file"
+    monkeypatch.setenv("CAUDAL_KAFKA_SASL_PASSWORD", "from-the-environment")
+    assert Settings().kafka_sasl_password.get_secret_value() == "from-the-environment"  # type: ignore[union-attr]
+
+
+def test_a_secrets_dir_that_does_not_exist_is_named(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAUDAL_SECRETS_DIR", str(clean_env / "missing"))
+    with pytest.raises(ValueError, match="CAUDAL_SECRETS_DIR=.*missing : no such folder"):
+        Settings()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,16 +18,35 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+RESOURCE_ERRORS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT}
+"""A folder that cannot be written or a full disk: the user's to fix, not a traceback."""
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn a ``CaudalError`` into one red line, a hint, and exit code 1."""
     try:
         yield
     except CaudalError as exc:
-        err_console.print(f"[bold red]error:[/] {exc.reason}", highlight=False)
-        if exc.hint:
-            err_console.print(f"[dim]next:[/] {exc.hint}", highlight=False)
+        _print_error(exc)
         raise typer.Exit(1) from None
+    except OSError as exc:
+        if exc.errno not in RESOURCE_ERRORS:
+            raise
+        _print_error(
+            CaudalError(
+                f"cannot write {exc.filename or 'a file'}: {exc.strerror}",
+                "free space there, or point CAUDAL_DATA_DIR at a writable folder with room; "
+                "a rerun resumes from the checkpoints",
+            )
+        )
+        raise typer.Exit(1) from None
+
+
+def _print_error(exc: CaudalError) -> None:
+    err_console.print(f"[bold red]error:[/] {exc.reason}", highlight=False)
+    if exc.hint:
+        err_console.print(f"[dim]next:[/] {exc.hint}", highlight=False)
 
 
 def settings() -> Settings:

@@ -17,18 +17,19 @@ HOST = "127.0.0.1"
 APP = Path(__file__).resolve().parents[1] / "ui" / "app.py"
 
 
-def _check_port_free(port: int) -> None:
+def _check_port_free(host: str, port: int) -> None:
     """Fail with one line now rather than inside Streamlit's start-up log."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
         try:
-            probe.bind((HOST, port))
+            probe.bind((host, port))
         except OSError as exc:
-            raise CaudalError(f"port {port} on {HOST} is in use", "pick another: --port N") from exc
+            reason = f"cannot listen on {host}:{port}: {exc.strerror}"
+            raise CaudalError(reason, "pick another: --port N") from exc
 
 
-def streamlit_command(port: int, output: Path) -> list[str]:
-    """``streamlit run`` on the app: headless, local only, no usage stats, no file watcher."""
+def streamlit_command(port: int, output: Path, host: str = HOST) -> list[str]:
+    """``streamlit run`` on the app: headless, no usage stats, no file watcher."""
     return [
         sys.executable,
         "-m",
@@ -36,7 +37,7 @@ def streamlit_command(port: int, output: Path) -> list[str]:
         "run",
         str(APP),
         "--server.headless=true",
-        f"--server.address={HOST}",
+        f"--server.address={host}",
         f"--server.port={port}",
         "--server.fileWatcherType=none",
         "--browser.gatherUsageStats=false",
@@ -50,6 +51,9 @@ def streamlit_command(port: int, output: Path) -> list[str]:
 @command
 def ui(
     port: int = typer.Option(8501, "--port", "-p", min=1, max=65535, help="Port to serve on."),
+    host: str = typer.Option(
+        HOST, "--host", help="Address to bind; 0.0.0.0 shows the pages (no login) to your network."
+    ),
     output: Path = typer.Option(
         DEMO_OUTPUT,
         "--output",
@@ -57,7 +61,7 @@ def ui(
         help="Results the alerts page opens (CSV or .parquet folder of `caudal run alerts`).",
     ),
 ) -> None:
-    """Web UI for pipeline results at http://127.0.0.1:PORT (this machine only).
+    """Web UI for pipeline results at http://127.0.0.1:PORT (this machine only, unless --host).
 
     A Cluster page (brokers, topics, consumer groups with lag, running queries: what
     `caudal status` prints), and one page per pipeline, each following its run live
@@ -72,9 +76,9 @@ def ui(
     - Trades: candles with VWAP, volume, forecast against actual, feed health.
     Ctrl-C stops the server.
     """
-    _check_port_free(port)
-    url = f"http://{HOST}:{port}"
+    _check_port_free(host, port)
+    url = f"http://{host}:{port}"
     console.print(f"[bold]Caudal UI[/]: {url}", soft_wrap=True)
     console.print(f"alerts results: {output}  (Ctrl-C stops)", soft_wrap=True, highlight=False)
     sys.stdout.flush()
-    os.execv(sys.executable, streamlit_command(port, output.resolve()))
+    os.execv(sys.executable, streamlit_command(port, output.resolve(), host))

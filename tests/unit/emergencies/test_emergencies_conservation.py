@@ -99,3 +99,14 @@ def test_a_wrong_destination_fails(world, change: dict, message: str) -> None:  
     routes[MEDICAL][0] = _rec({**call, "destino": {**call["destino"], **change}})
     report = check(inputs, routes, dlq)
     assert not report.ok and message in report.problems[0]
+
+
+def test_two_calls_under_one_id_pair_with_their_own_outputs() -> None:
+    gen = CallGenerator(seed=6)
+    first = gen.call()
+    second = {**gen.call(), "id_aviso": first["id_aviso"]}
+    inputs = [_rec(first, 0, 0), _rec(second, 0, 1)]
+    assert check(inputs, {COMMAND: [_rec(second), _rec(first)]}, []).ok
+    changed = {**second, "heridos": second["heridos"] + 1}
+    report = check(inputs, {COMMAND: [_rec(first), _rec(changed)]}, [])
+    assert not report.ok and "heridos" in report.problems[0]

@@ -95,6 +95,14 @@ def test_one_bad_json_line_among_good_ones(tmp_path: Path) -> None:
     assert any("a JSON list, not an object" in b["_reason"] for b in _bad(table))
 
 
+def test_a_json_line_nested_too_deeply_is_one_bad_line(tmp_path: Path) -> None:
+    [path] = generate_files(tmp_path, "shipments", "json", 3, seed=2)
+    path.write_text(path.read_text() + "[" * 100_000 + "\n")
+    table = _read("shipments", path)
+    assert len(_good(table)) == 3
+    assert [b["_rule"] for b in _bad(table)] == ["malformed_json"]
+
+
 def test_parquet_with_wrong_schema_or_not_parquet(tmp_path: Path) -> None:
     wrong = tmp_path / "wrong.parquet"
     pq.write_table(pa.table({"city": ["Lugo"], "temperature": [12.0]}), wrong)

@@ -34,6 +34,15 @@ GOOD = {"s": "AAPL", "p": 190.5, "t": NOW - 50, "v": 100, "c": ["1"]}
         ({"p": float("nan")}, "bad_fields"),
         ({"t": 1.5}, "bad_fields"),
         ({"s": None}, "bad_fields"),
+        ({"p": 10**400}, "bad_fields"),
+        ({"c": 1.5}, "bad_fields"),
+        ({"c": ["1", 2]}, "bad_fields"),
+        ({"v": 10**20}, "volume_out_of_range"),
+        ({"p": 1e308}, "price_out_of_range"),
+        ({"t": 10**400}, "future_timestamp"),
+        ({"t": -(10**400)}, "past_timestamp"),
+        ({"p": 1e-12}, "price_out_of_range"),
+        ({"v": 1e-12}, "volume_out_of_range"),
     ],
 )
 def test_a_bad_trade_is_rejected_with_its_kind(change: dict[str, object], kind: str) -> None:
@@ -49,7 +58,8 @@ def test_a_good_trade_passes() -> None:
 @pytest.mark.parametrize(
     ("text", "kind"),
     [('{"type":"trade","data":[{"s":"AA', "malformed_json"), ("[1, 2]", "not_a_message"),
-     ('{"data": []}', "not_a_message"), (b"\xff\xfe", "malformed_json")],
+     ('{"data": []}', "not_a_message"), (b"\xff\xfe", "malformed_json"),
+     ("[" * 100_000, "malformed_json")],
 )  # fmt: skip
 def test_a_message_that_is_not_finnhub_json_is_rejected(text: str | bytes, kind: str) -> None:
     result = parse_message(text)

@@ -42,6 +42,12 @@ ISO_DATE, ISO_TIME, ISO_ZONE = (
 )
 """``fecha``: date and time to the second (any fraction), then ``Z`` or an offset."""
 
+MAX_RECORD_BYTES = 100_000
+"""A call is a few hundred bytes; a record over this is a dead letter (its routed copy or dead
+letter, key included, could pass the broker's 1 MB message limit and stop the query: fuzzing)."""
+DEAD_LETTER_CHARS = 10_000
+"""A dead letter keeps this much of the raw text and of the id it names."""
+
 TEXT_FIELDS = ("id_aviso", "descripcion", "municipio", "provincia")
 """Free text: any non-blank JSON string, and only a string (see the module doc)."""
 JSON_OPTIONS = {"allowSingleQuotes": "false"}
@@ -182,6 +188,14 @@ def _reason(value: Column, text: Column) -> Column:
     where = F.concat(F.lit("coordinates ("), lat.cast("string"), F.lit(", "), lon.cast("string"))
     return F.coalesce(
         F.when(value.isNull(), "empty record (no value)"),
+        F.when(
+            F.length(value) > MAX_RECORD_BYTES,
+            F.concat(
+                F.lit("record of "),
+                F.length(value).cast("string"),
+                F.lit(f" bytes, over the {MAX_RECORD_BYTES:,}-byte limit of a call"),
+            ),
+        ),
         F.when(~F.is_valid_utf8(value), "not JSON: not UTF-8 text"),
         F.when(fields.isNull(), _not_an_object(text)),
         F.when(
@@ -204,7 +218,8 @@ def validated(records: DataFrame) -> DataFrame:
 
     Builds a plan only (driver); executors run it in the JVM. A valid call has every field
     typed and ``motivo`` null; a rejected record keeps only its id (when it has a readable
-    one, so the dead letter names it), the reason and its raw text.
+    one, so the dead letter names it), the reason and its raw text (both cut at
+    ``DEAD_LETTER_CHARS``).
     """
     from pyspark.sql import functions as F
 
@@ -228,10 +243,12 @@ def validated(records: DataFrame) -> DataFrame:
     checked = texts.select("*", _reason(value, text).alias("motivo"))
     valid = F.col("motivo").isNull()
     return checked.select(
-        _value(KEY).alias(KEY),
+        F.when(valid, _value(KEY))
+        .otherwise(F.left(_value(KEY), F.lit(DEAD_LETTER_CHARS)))
+        .alias(KEY),
         *(F.when(valid, _value(f)).alias(f) for f in FIELDS if f != KEY),
         "motivo",
-        F.when(~valid, F.make_valid_utf8(text)).alias("valor"),
+        F.when(~valid, F.left(F.make_valid_utf8(text), F.lit(DEAD_LETTER_CHARS))).alias("valor"),
         F.col("partition").cast("int").alias("particion"),
         F.col("offset").cast("long").alias("desplazamiento"),
     )

@@ -125,16 +125,23 @@ def _match(
             topics = sorted(t for t, _ in found) or ["no route and not in the DLQ"]
             report.fail(f"call {call_id}: {len(calls)} in the input, found in {topics}")
             continue
-        for topic, out in found:
-            _same_fields(call_id, calls[0], topic, out, report)
+        unmatched = list(calls)  # a resent id may carry other fields: pair each output
+        for topic, out in found:  # with an input it equals, each input used once
+            call = next((c for c in unmatched if not _changed(c, out)), unmatched[0])
+            unmatched.remove(call)
+            _same_fields(call_id, call, topic, out, report)
     for call_id, found in routed.items():
         report.fail(f"call {call_id} in {sorted(t for t, _ in found)} is not in the input")
+
+
+def _changed(call: dict[str, Any], out: dict[str, Any]) -> list[str]:
+    return [f for f in FIELDS if f in out and out[f] != call.get(f)]
 
 
 def _same_fields(
     call_id: str, call: dict[str, Any], topic: str, out: dict[str, Any], report: Report
 ) -> None:
-    changed = [f for f in FIELDS if f in out and out[f] != call.get(f)]
+    changed = _changed(call, out)
     if changed:
         report.fail(f"call {call_id} in {topic}: field(s) {changed} differ from the input")
     if "destino" not in out:

@@ -71,8 +71,8 @@ def _as_text(value: Column, kind: DataType) -> Column:
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
-    if isinstance(kind, T.StringType):
-        return value
+    if isinstance(kind, T.StringType):  # Avro's bytes are not checked: a damaged body's
+        return F.make_valid_utf8(value)  # text broke every reader of the tables (fuzzing)
     if isinstance(kind, T.TimestampType):
         return F.date_format(value, "yyyy-MM-dd'T'HH:mm:ss.SSSSSSxxx")
     if isinstance(kind, T.TimestampNTZType):
@@ -123,7 +123,11 @@ def decode(raw: DataFrame, dataset: Dataset, schemas: WriterSchemas) -> DataFram
     rule, reason = _verdict(avro, list(fields), schemas)
     declared = {c.name for c in dataset.columns}
     extra = [avro[name].alias(name) for name in fields if name not in declared]
-    rescued = F.nullif(F.to_json(F.struct(*extra)), F.lit("{}")) if extra else F.lit(None)
+    rescued = (
+        F.nullif(F.make_valid_utf8(F.to_json(F.struct(*extra))), F.lit("{}"))
+        if extra
+        else F.lit(None)
+    )
     schema = spark_schema(dataset)
     columns = {f.name: F.lit(None) for f in schema}
     columns |= {

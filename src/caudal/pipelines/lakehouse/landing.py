@@ -137,7 +137,7 @@ def _json(dataset: Dataset, data: bytes, rows: Rows) -> Iterator[pa.RecordBatch]
             record = json.loads(line)
             if not isinstance(record, dict):
                 raise ValueError(f"a JSON {type(record).__name__}, not an object")
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
             bad.append((number, line, _one_line(exc)))
             continue
         good.add(record, _row=number)

@@ -105,7 +105,7 @@ class SymbolState:
             "start": bar["start"],
             "end": bar["end"],
             "actual_close": bar["close"],
-            "predicted_close": self.last_close * math.exp(self.pending / BP),
+            "predicted_close": self.last_close * math.exp(_capped(self.pending / BP)),
             "naive_close": self.last_close,
             "actual_return_bp": actual,
             "predicted_return_bp": self.pending,
@@ -171,3 +171,8 @@ def log_price_std(n: int, s1: float, s2: float) -> float | None:
     if n < 2:
         return None
     return math.sqrt(max(s2 - s1 * s1 / n, 0.0) / (n - 1))
+
+
+def _capped(log_return: float, cap: float = 50.0) -> float:
+    """A forecast log return within ±``cap`` (a factor of 10^21): ``exp`` of more overflows."""
+    return max(-cap, min(log_return, cap))

@@ -18,6 +18,12 @@ MAX_FUTURE_MS = 60_000
 """A trade stamped more than a minute ahead of the receiver's clock is not believed."""
 MAX_AGE_MS = 3_600_000
 """A trade older than an hour on arrival is not a live trade (a replay must re-stamp)."""
+MIN_PRICE, MAX_PRICE = 1e-8, 1e9
+"""No instrument trades outside this; a price far out of it (1e308) broke the model's forecast
+(``exp`` overflow) and so the query, on every restart (found by fuzzing)."""
+MIN_VOLUME, MAX_VOLUME = 1e-8, 10**20
+"""What the bars' ``decimal(28,8)`` volumes hold: less rounds to 0 and more overflows to null,
+and Spark would drop the trade from its bar without a word (found by fuzzing)."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,7 @@ def parse_message(text: str | bytes) -> dict[str, Any] | Rejected:
     raw = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
     try:
         message = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
         return Rejected("malformed_json", f"malformed JSON: {exc}", raw)
     if not isinstance(message, dict) or not isinstance(message.get("type"), str):
         return Rejected("not_a_message", "not a Finnhub message (no 'type')", raw)
@@ -68,19 +74,35 @@ def check_trade(trade: Any, now_ms: int, symbols: frozenset[str]) -> tuple[str, 
         return "unknown_symbol", f"symbol {s!r} was not subscribed (unknown symbol)"
     if not _number(p) or not _number(v) or not isinstance(t, int) or isinstance(t, bool):
         return "bad_fields", "trade with a missing or non-numeric price, volume or timestamp"
+    if not _conditions(trade.get("c")):
+        return "bad_fields", "trade conditions 'c' are not a list of strings"
     if p <= 0:
         return "non_positive_price", f"non-positive price {p}"
     if v <= 0:
         return "non_positive_volume", f"non-positive volume {v}"
+    if not MIN_PRICE <= p < MAX_PRICE:
+        return "price_out_of_range", f"price {p} outside [{MIN_PRICE:g}, {MAX_PRICE:g})"
+    if not MIN_VOLUME <= v < MAX_VOLUME:
+        return "volume_out_of_range", f"volume {v} outside [{MIN_VOLUME:g}, {MAX_VOLUME:.0e})"
     if t > now_ms + MAX_FUTURE_MS:
-        return "future_timestamp", f"timestamp {t} is {(t - now_ms) / 1000:.0f} s in the future"
+        return "future_timestamp", f"timestamp {t} is {(t - now_ms) // 1000} s in the future"
     if t < now_ms - MAX_AGE_MS:
-        return "past_timestamp", f"timestamp {t} is {(now_ms - t) / 1000:.0f} s in the past"
+        return "past_timestamp", f"timestamp {t} is {(now_ms - t) // 1000} s in the past"
     return None
 
 
 def _number(x: Any) -> bool:
-    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x)
+    """A finite JSON number (an integer too large for a float is not a price or a volume)."""
+    if not isinstance(x, int | float) or isinstance(x, bool):
+        return False
+    try:
+        return math.isfinite(x)
+    except OverflowError:
+        return False
+
+
+def _conditions(c: Any) -> bool:
+    return c is None or (isinstance(c, list) and all(isinstance(x, str) for x in c))
 
 
 class RecentTrades:
