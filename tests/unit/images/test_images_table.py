@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from caudal.errors import CaudalError
 from caudal.pipelines.images.table import predictions, prepare_table
-from caudal.sinks.sql import SqlSink, make_engine
+from caudal.sinks.sql import SqlWriter, make_engine
 
 OLD_SCHEMA = """
 create table predictions (
@@ -43,7 +43,9 @@ def test_an_old_table_is_migrated_and_keeps_its_rows(tmp_path: Path) -> None:
     with engine.begin() as conn:
         conn.execute(sa.text(OLD_SCHEMA))
         conn.execute(sa.text(OLD_ROW))
-    SqlSink("p", url, predictions, "request_id", 1, prepare_table).write_frame(
+    writer = SqlWriter(url, predictions, "request_id", 1, prepare_table)
+    writer.open()
+    writer.write(
         pd.DataFrame([{"request_id": "new1", "session_id": "s1", "file_name": "cat.jpg",
                        "status": "classified", "label": "tabby", "confidence": 0.7,
                        "top5": '[{"label": "tabby", "p": 0.7}]', "fruit": None}])
