@@ -244,7 +244,7 @@ def page_latency(settings: Settings, n: int = 20) -> np.ndarray:
     wait = WebDriverWait(driver, 60, poll_frequency=0.02)
     times = []
     try:
-        time.sleep(5)
+        serving(f"http://127.0.0.1:{port}/_stcore/health", 120)
         driver.get(f"http://127.0.0.1:{port}/images")
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".st-key-mode button"))
         buttons = driver.find_elements(By.CSS_SELECTOR, ".st-key-mode button")
@@ -264,6 +264,21 @@ def page_latency(settings: Settings, n: int = 20) -> np.ndarray:
         os.killpg(ui.pid, signal.SIGTERM)
         ui.wait(30)
     return np.array(times[1:])  # the first includes the model load of a fresh page process
+
+
+def serving(url: str, timeout_s: float) -> None:
+    """Wait for ``caudal ui`` to answer (a loaded machine takes tens of seconds)."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
 
 
 def _answered(driver: object, name: str) -> bool:
