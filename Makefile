@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-fast lint bench clean
+.PHONY: install demo test test-fast soak lint bench clean
 
 install: $(STAMP)
 
@@ -22,6 +22,9 @@ test: install
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow"
+
+soak: install
+	CAUDAL_SOAK=1 $(BIN)/python -m pytest -k 10-kills
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
