@@ -65,8 +65,8 @@ def test_random_kills_lose_and_duplicate_no_call(
         log=tmp_path / "runs.log",
     )
 
-    report = run_check(Settings(data_dir=tmp_path / "data", kafka_bootstrap=bootstrap,
-                                topic_prefix=prefix))  # fmt: skip
+    checked = Settings(data_dir=tmp_path / "data", kafka_bootstrap=bootstrap, topic_prefix=prefix)
+    report = run_check(checked, bootstrap)
     out = sum(report.routed.values()) + report.dead_letters
     assert report.ok, report.problems
     assert report.inputs == N and out == N

@@ -136,7 +136,7 @@ def test_every_fuzzed_record_is_routed_or_a_dead_letter_once(
     @given(values=call_batch())
     def routed_once(values: list[bytes]) -> None:
         run = _route(here, admin, tmp_path, values)
-        report = run_check(run)
+        report = run_check(run, bootstrap)
         assert report.ok, report.problems
         assert report.inputs == len(values)
         assert sum(report.routed.values()) + report.dead_letters == len(values)
