@@ -8,6 +8,7 @@ and closes it after the query stops. All of it runs on the driver.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -214,13 +215,15 @@ class _Watch:
 
 
 def _raise_if_failed(q: StreamingQuery) -> None:
-    """A failed query becomes one line: the innermost error Spark reported, not its plan."""
+    """A failed query becomes one line: Caudal's own error when a sink raised one (its reason
+    names the cause), else the innermost error Spark reported, not its plan."""
     exc = q.exception()
     if exc is None:
         return
     text = str(exc)
+    own = [m[1] for m in re.finditer(r"^\s*caudal\.[\w.]+: (.+)$", text, re.MULTILINE)]
     lines = [ln.strip() for ln in text.splitlines() if "Error" in ln or "error:" in ln.lower()]
-    reason = (lines[-1] if lines else text.splitlines()[0])[:400]
+    reason = (own[-1] if own else lines[-1] if lines else text.splitlines()[0])[:400]
     raise CaudalError(
         f"query {q.name} failed: {reason}",
         "see the full error in the Spark log; its checkpoint is kept, rerun to resume",
