@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import pytest
 from caudal.broker.embedded import running_broker
 from caudal.broker.process import free_port
 from caudal.metrics import PipelineMetrics
-from caudal.pipelines.trades.market import MarketSimulator
+from caudal.pipelines.trades.market import DEFAULT_SYMBOLS, MarketSimulator
 from caudal.pipelines.trades.server import FinnhubServer
 from caudal.pipelines.trades.sources import SimulatedSource
 from caudal.registry.server import RegistryServer
@@ -48,8 +49,15 @@ def not_loopback(found: dict[int, list[tuple[str, int]]]) -> list[str]:
         f"pid {pid} ({psutil.Process(pid).name()}) listens on {ip}:{port}"
         for pid, addresses in found.items()
         for ip, port in addresses
-        if not ipaddress.ip_address(ip).is_loopback
+        if not _loopback(ip)
     ]
+
+
+def _loopback(ip: str) -> bool:
+    """127.0.0.0/8 and ::1, and 127.x written as IPv6 (``::ffff:127.0.0.1``: the JVM's sockets)."""
+    address = ipaddress.ip_address(ip)
+    mapped = getattr(address, "ipv4_mapped", None)
+    return (mapped or address).is_loopback
 
 
 @pytest.fixture
@@ -74,7 +82,8 @@ def test_every_server_caudal_starts_binds_loopback_only(
     registry = RegistryServer(tmp_path / "registry").start()
     metrics = PipelineMetrics("loopback")
     metrics.serve(free_port())
-    market = FinnhubServer(SimulatedSource(MarketSimulator(seed=1), max_trades=10))
+    simulator = MarketSimulator(DEFAULT_SYMBOLS, 10.0, int(time.time() * 1000), seed=1)
+    market = FinnhubServer(SimulatedSource(simulator, max_trades=10))
     try:
         with market.running():
             found = listening({*broker.pids, store.pid, ui.pid, psutil.Process().pid})
