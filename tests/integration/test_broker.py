@@ -289,3 +289,17 @@ def test_group_lag_is_the_true_end_minus_the_committed_offset(
         1: (6, 6, 0),
     }
     assert all(g.topic == topic for g in lags.values())
+
+
+def test_a_cluster_id_starting_with_a_dash_formats_and_starts(
+    own_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """URL-safe ids start with "-" one time in 64; the storage tool took that for an option."""
+    import caudal.broker.embedded as embedded
+
+    monkeypatch.setattr(embedded, "new_cluster_id", lambda: "-" + "Q" * 21)
+    info, _ = start_broker(own_settings)
+    try:
+        assert info.pids and pid_alive(info.pid)
+    finally:
+        stop_broker(own_settings)

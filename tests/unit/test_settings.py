@@ -137,5 +137,5 @@ def test_a_secrets_dir_that_does_not_exist_is_named(
     clean_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CAUDAL_SECRETS_DIR", str(clean_env / "missing"))
-    with pytest.raises(ValueError, match="CAUDAL_SECRETS_DIR=.*missing : no such folder"):
+    with pytest.raises(ValueError, match="CAUDAL_SECRETS_DIR=.*missing: no such folder"):
         Settings()

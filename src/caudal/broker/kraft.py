@@ -129,7 +129,16 @@ def java_command(java: Path, classpath: list[Path], heap_mb: int, broker_dir: Pa
 def format_storage(java: list[str], config: Path, cluster_id: str) -> None:
     """Format a node's log dir for ``cluster_id`` (once: its meta.properties then exists)."""
     done = subprocess.run(
-        [*java, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)],
+        # --cluster-id=<id>: a URL-safe id may start with "-", which as a separate argument
+        # the tool's parser takes for an option (one start in 64 failed to format)
+        [
+            *java,
+            "kafka.tools.StorageTool",
+            "format",
+            f"--cluster-id={cluster_id}",
+            "-c",
+            str(config),
+        ],
         capture_output=True,
         text=True,
         timeout=120,

@@ -24,7 +24,7 @@ def _check_port_free(host: str, port: int) -> None:
         try:
             probe.bind((host, port))
         except OSError as exc:
-            reason = f"cannot listen on {host}:{port}: {exc.strerror}"
+            reason = f"port {port} on {host}: {exc.strerror}"
             raise CaudalError(reason, "pick another: --port N") from exc
 
 
