@@ -2,9 +2,10 @@
 
 A benchmark measures two things the same way for every pipeline: throughput over a backlog
 (records produced first, then read in steady batches) and latency at a steady offered load
-below capacity (a paced feeder; each record's latency from its own Kafka timestamp or the
-sink's write time, never per batch). ``Result.save`` writes ``benchmarks/results/<name>.json``;
-``benchmarks/summary.py`` turns those files into the table at the top of RESULTS.md.
+below capacity (a feeder paced by the feeder base's ``rate``; each record's latency from its
+own Kafka timestamp or the sink's write time, never per batch). ``Result.save`` writes
+``benchmarks/results/<name>.json``; ``benchmarks/summary.py`` turns those files into the table
+at the top of RESULTS.md.
 """
 
 from __future__ import annotations
@@ -47,22 +48,6 @@ def percentiles(values: Iterable[float], unit: str = "s") -> str:
 def p99(values: Iterable[float]) -> float:
     data = np.asarray(list(values), dtype=float)
     return float(np.percentile(data, 99)) if data.size else float("nan")
-
-
-class Pacer:
-    """Holds a steady offered rate: ``wait(n)`` sleeps until record ``n`` is due.
-
-    Records are due at ``start + n / rate`` on the monotonic clock, so a slow moment is caught
-    up by the next records instead of lowering the rate for the rest of the run.
-    """
-
-    def __init__(self, rate: float) -> None:
-        self.rate, self.start = rate, time.monotonic()
-
-    def wait(self, n: int) -> None:
-        delay = self.start + n / self.rate - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
 
 
 class PeakMemory:

@@ -190,17 +190,9 @@ class SqlSink(BatchSink):
     """Writes each micro-batch into ``table`` once per ``key``; the table is made (or widened)
     when the sink opens, so an unusable database fails before the query starts."""
 
-    def __init__(
-        self,
-        name: str,
-        url: str,
-        table: sa.Table,
-        key: str,
-        wait_s: float,
-        prepare: Callable[[sa.Engine], None] | None = None,
-    ) -> None:
+    def __init__(self, name: str, writer: SqlWriter) -> None:
         super().__init__(name)
-        self.writer = SqlWriter(url, table, key, wait_s, prepare)
+        self.writer = writer
 
     def open(self, ctx: SinkContext) -> None:
         super().open(ctx)

@@ -10,7 +10,7 @@ from caudal.pipelines.images import job
 from caudal.pipelines.images.message import TOPIC
 from caudal.pipelines.images.table import predictions, prepare_table
 from caudal.settings import Settings
-from caudal.sinks.sql import SqlSink, database_url
+from caudal.sinks.sql import SqlSink, SqlWriter, database_url
 
 MODEL_FILE = "images_mobilenet_v2.onnx"
 
@@ -21,9 +21,8 @@ def images_model(settings: Settings) -> Path:
 
 def predictions_sink(settings: Settings) -> SqlSink:
     url = database_url(settings)
-    return SqlSink(
-        "predictions", url, predictions, "request_id", settings.database_wait_s, prepare_table
-    )
+    writer = SqlWriter(url, predictions, "request_id", settings.database_wait_s, prepare_table)
+    return SqlSink("predictions", writer)
 
 
 def images_pipeline(settings: Settings) -> Pipeline:
