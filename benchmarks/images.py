@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
+from harness import Goal, PeakMemory, Result
 from PIL import Image
 
 from caudal.broker.client import client_config
@@ -150,35 +151,36 @@ def main() -> None:
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     figures: dict[str, object] = {}
-    try:
-        uploads = photos(args.images)
-        conf = client_config(settings, info.bootstrap)
-        uploader = BatchUploader(settings, object_store(settings), conf, settings.topic(TOPIC))
-        warm = new_session()
-        started = time.perf_counter()
-        uploader.submit(warm, uploads[:20])
-        wait_rows(settings, warm, 20, 400)
-        figures["warm_up"] = time.perf_counter() - started
+    with PeakMemory(info.pids, match=str(work)) as memory:
+        try:
+            uploads = photos(args.images)
+            conf = client_config(settings, info.bootstrap)
+            uploader = BatchUploader(settings, object_store(settings), conf, settings.topic(TOPIC))
+            warm = new_session()
+            started = time.perf_counter()
+            uploader.submit(warm, uploads[:20])
+            wait_rows(settings, warm, 20, 400)
+            figures["warm_up"] = time.perf_counter() - started
 
-        session = new_session()
-        started = time.perf_counter()
-        uploader.submit(session, uploads)
-        figures["uploaded"] = time.perf_counter() - started
-        figures["rows"] = wait_rows(settings, session, args.images, 900)
-        figures["whole"] = time.perf_counter() - started
-        figures["model"] = model_alone(settings, uploads[:200])
-        figures["steady"] = steady(uploader, settings, photos(STEADY_RATE * args.steady_s))
-        figures["single"] = single_latency(settings, uploads[:50])
-        if args.browser:
-            figures["page"] = page_latency(settings)
-    finally:
-        os.killpg(job.pid, signal.SIGINT)
-        job.wait(60)
-        stop_broker(settings)
-    report(args, figures)
+            session = new_session()
+            started = time.perf_counter()
+            uploader.submit(session, uploads)
+            figures["uploaded"] = time.perf_counter() - started
+            figures["rows"] = wait_rows(settings, session, args.images, 900)
+            figures["whole"] = time.perf_counter() - started
+            figures["model"] = model_alone(settings, uploads[:200])
+            figures["steady"] = steady(uploader, settings, photos(STEADY_RATE * args.steady_s))
+            figures["single"] = single_latency(settings, uploads[:50])
+            if args.browser:
+                figures["page"] = page_latency(settings)
+        finally:
+            os.killpg(job.pid, signal.SIGINT)
+            job.wait(60)
+            stop_broker(settings)
+    report(args, figures, memory.peak_mb)
 
 
-def report(args: argparse.Namespace, f: dict) -> None:
+def report(args: argparse.Namespace, f: dict, peak_mb: float) -> None:
     rows: pd.DataFrame = f["rows"]
     received = pd.to_datetime(rows["received_at"], utc=True, format="mixed")
     classified = pd.to_datetime(rows["classified_at"], utc=True, format="mixed")
@@ -215,9 +217,20 @@ def report(args: argparse.Namespace, f: dict) -> None:
         g50, g99 = np.percentile(f["page"], [50, 99])
         name = f"single upload → answer on the page (Chromium, {len(f['page'])}) p50 / p99"
         measures.append((name, f"{g50:.2f} s / **{g99:.2f} s** (goal p99 < 2 s)"))
+    measures.append(("peak memory (driver, Python workers, broker, job)", f"{peak_mb:,.0f} MiB"))
     print("| measure | value |\n|---|---|")
     for name, value in measures:
         print(f"| {name} | {value} |", flush=True)
+    command = f"benchmarks/images.py --images {args.images} --steady-s {args.steady_s}"
+    Result(
+        "images",
+        command + (" --browser" if args.browser else ""),
+        [
+            Goal("pipeline / model alone (backlog)", pipeline_rate / inference, 0.8, "×"),
+            Goal(f"upload → row p99 at {STEADY_RATE} images/s", float(t99), 2, "s", False),
+        ],
+        peak_mb,
+    ).save()
 
 
 def page_latency(settings: Settings, n: int = 20) -> np.ndarray:
