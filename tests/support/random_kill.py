@@ -104,11 +104,11 @@ def _tail(log: Path, chars: int = 3000) -> str:
 
 SOAK = pytest.mark.skipif(
     not os.environ.get("CAUDAL_SOAK"),
-    reason="10 kills per pipeline add ~40 min to the suite: `make soak` runs them",
+    reason="10 kills per pipeline add ~30 min to the suite: CI and `make soak` run them",
 )
 KILLS = [
     pytest.param(3, id="3-kills", marks=pytest.mark.timeout(1200)),
     pytest.param(10, id="10-kills", marks=[pytest.mark.slow, SOAK, pytest.mark.timeout(1500)]),
 ]
-"""``kills`` for a test: 3 in every run, 10 in the soak run (``make soak``, CAUDAL_SOAK=1);
+"""``kills`` for a test: 3 in every run, 10 in CI and ``make soak`` (both set CAUDAL_SOAK=1);
 each restart starts a JVM, so these outlast pytest's default 600 s bound on a slow machine."""

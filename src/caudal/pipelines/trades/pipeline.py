@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 FeedKind = Literal["simulator", "replay", "finnhub", "none"]
+log = logging.getLogger(__name__)
 LATENCY_BUCKETS = (0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 60)
 
 
@@ -53,6 +55,12 @@ def trades_pipeline(
 ) -> tuple[Pipeline, FinnhubServer | None]:
     """The pipeline, and the local server it will run (None for the real feed)."""
     topics = TradeTopics.named(settings.topic)
+    if settings.max_offsets_per_trigger:
+        log.warning(
+            "a batch cap splits a backlog between partitions by offset, not by time: the "
+            "watermark can drop on-time trades of a lagging partition as late (docs/trades.md); "
+            "leave CAUDAL_MAX_OFFSETS_PER_TRIGGER unset for trades or raise --lateness"
+        )
     server = _local_server(options)
     feeders: list[Feeder] = []
     if options.feed != "none":
