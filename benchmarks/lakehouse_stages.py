@@ -1,0 +1,109 @@
+"""Where landing CSV → bronze time goes: the bronze step's stages timed one by one.
+
+    .venv/bin/python benchmarks/lakehouse_stages.py [--mb 100] [--repeat 2]
+
+`lakehouse.py` times the pipeline as it runs, where a micro-batch writes bronze, the
+quarantine, silver (a MERGE) and gold before the next batch starts. Here the same landing CSV
+files (copies of one generated inventory file) go through the bronze step alone, as batch jobs,
+best of ``--repeat``:
+
+1. parse in one Python process (``landing.read_file``, pyarrow's CSV reader): the floor;
+2. Spark: list the files, parse them on the executors (``mapInArrow``, as ``bronze.file_stream``
+   does), rows to a ``noop`` sink: adds the Arrow hand-off to the JVM;
+3. the same rows appended to a Delta table: adds Parquet encoding and the Delta commit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pyarrow as pa
+from harness import machine
+
+from caudal.pipelines.lakehouse import spec
+from caudal.pipelines.lakehouse.bronze import BINARY_FILE_SCHEMA
+from caudal.pipelines.lakehouse.generate import generate_files
+from caudal.pipelines.lakehouse.landing import read_file
+from caudal.pipelines.lakehouse.records import spark_schema
+from caudal.settings import Settings
+from caudal.streaming.session import spark_session
+
+DATASET = spec.load().datasets["inventory"]
+
+
+def land(folder: Path, megabytes: int) -> tuple[int, int]:
+    """Copies of one generated 200,000-row inventory file until ``megabytes``: (bytes, files)."""
+    seed = generate_files(folder.parent / "seed", "inventory", "csv", 200_000, seed=1)[0]
+    copies = max(1, megabytes * 2**20 // seed.stat().st_size)
+    folder.mkdir(parents=True)
+    for k in range(copies):
+        shutil.copy(seed, folder / f"inventory-{k:04d}.csv")
+    return seed.stat().st_size * copies, copies
+
+
+def parse(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Runs on executors: ``bronze.file_stream``'s parse, without its size limit."""
+    for batch in batches:
+        for path, size in zip(batch["path"].to_pylist(), batch["length"].to_pylist(), strict=True):
+            yield from read_file(DATASET, path, size, 1 << 40)
+
+
+def best(job: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        job()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--mb", type=int, default=100)
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-lakehouse-stages-"))
+    folder = work / "landing"
+    size, files = land(folder, args.mb)
+    spark = spark_session(Settings(data_dir=work / "data", spark_master="local[2]"), "stages")
+    rows = (
+        spark.read.format("binaryFile")
+        .schema(BINARY_FILE_SCHEMA)
+        .load(str(folder))
+        .select("path", "length")
+        .mapInArrow(parse, spark_schema(DATASET))
+    )
+    tables = iter(range(1_000))
+
+    def python_only() -> None:
+        for path in sorted(folder.iterdir()):
+            for _ in read_file(DATASET, f"file://{path}", path.stat().st_size, 1 << 40):
+                pass
+
+    def delta() -> None:
+        rows.write.format("delta").save(str(work / "tables" / str(next(tables))))
+
+    stages = [
+        ("parse, one Python process", python_only),
+        ("Spark: files → parse on executors → noop", lambda: rows.write.format("noop").mode(
+            "overwrite").save()),
+        ("Spark: the same → Delta append (bronze alone)", delta),
+    ]  # fmt: skip
+    mib = size / 2**20
+    print(f"\n### Lakehouse bronze stages — {machine()}\n")
+    print(f"{mib:,.0f} MiB of inventory CSV in {files} files, best of {args.repeat}\n")
+    print("| stage | seconds | MiB/s |\n|---|---|---|")
+    for name, job in stages:
+        seconds = best(job, args.repeat)
+        print(f"| {name} | {seconds:.2f} | {mib / seconds:,.1f} |", flush=True)
+    spark.stop()
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
