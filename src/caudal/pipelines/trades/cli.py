@@ -8,8 +8,10 @@ import typer
 
 from caudal.broker.process import free_port
 from caudal.cli.output import command, console, settings
+from caudal.cli.pipeline_commands import PipelineCommands
 from caudal.cli.run import execute
 from caudal.errors import CaudalError
+from caudal.pipelines.trades.settings import TradesSettings
 from caudal.settings import Settings
 
 app = typer.Typer(help="Market trades helpers: record a simulated feed.", no_args_is_help=True)
@@ -96,7 +98,7 @@ def run_trades(
     current = _with_state_partitions(settings())
     metrics = PipelineMetrics("trades")
     pipeline, _ = trades_pipeline(current, options, metrics)
-    url = metrics.serve(current.metrics_port or free_port())
+    url = metrics.serve(TradesSettings.of(current).metrics_port or free_port())
     console.print(f"metrics: {url}", soft_wrap=True, highlight=False)
     finite = feed == "replay" or count is not None or feed == "none"
     try:
@@ -125,3 +127,6 @@ def record(
         for at, text in simulated_recording(market, seconds):
             record_line(fh, at, text)
     console.print(f"[green]wrote[/] {market.sent_good:,} trades ({seconds:g} s) to {out}")
+
+
+COMMANDS = PipelineCommands(run=run_trades, group=app)

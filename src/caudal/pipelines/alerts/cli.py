@@ -1,4 +1,5 @@
-"""`caudal alerts simulate` and `caudal train alerts`: the alerts data and model."""
+"""The alerts pipeline's commands: ``caudal run alerts``, ``caudal demo``, ``caudal alerts
+simulate`` and ``caudal train alerts``."""
 
 from __future__ import annotations
 
@@ -6,12 +7,55 @@ from pathlib import Path
 
 import typer
 
-from caudal.cli.output import command, console, fraction_progress
+from caudal.cli.output import command, console, fraction_progress, settings
+from caudal.cli.pipeline_commands import PipelineCommands
+from caudal.cli.run import execute
+from caudal.pipelines.alerts.demo import DEMO_OUTPUT, SAMPLES, class_report
 
 app = typer.Typer(help="Alert-stream helpers: simulated ZTF alerts.", no_args_is_help=True)
-train_app = typer.Typer(
-    help="Reproduce a shipped model from its training command.", no_args_is_help=True
-)
+
+
+@command
+def run_alerts(
+    input_dir: Path = typer.Option(
+        ...,
+        "--input",
+        "-i",
+        exists=True,
+        file_okay=False,
+        help="Folder of .avro alert files (searched recursively).",
+    ),
+    output: Path = typer.Option(
+        Path("alerts.csv"),
+        "--output",
+        "-o",
+        help="CSV file (one row per alert), or a .parquet folder.",
+    ),
+    once: bool = typer.Option(
+        True,
+        "--once/--watch",
+        help="Exit when every alert is written, or keep watching the folder.",
+    ),
+) -> None:
+    """ZTF alert files → Kafka (metadata + cutouts) → Spark join → CNN → CSV with flags."""
+    from caudal.pipelines.alerts.pipeline import alerts_pipeline
+
+    execute(alerts_pipeline(settings(), input_dir, output, watch=not once), once)
+
+
+@command
+def demo(
+    output: Path = typer.Option(
+        DEMO_OUTPUT, "--output", "-o", help="Where the classified alerts go."
+    ),
+) -> None:
+    """The end-to-end demo: the alerts pipeline on the shipped simulated ZTF alerts.
+
+    Starts the embedded broker, streams the alert files through Kafka and Spark into the
+    stamp classifier, shows live progress, then compares the classes with the true ones.
+    """
+    run_alerts(input_dir=SAMPLES, output=output, once=True)
+    console.print(class_report(output, SAMPLES / "labels.csv"))
 
 
 @app.command()
@@ -33,7 +77,6 @@ def simulate(
     )
 
 
-@train_app.command("alerts")
 @command
 def train_alerts(
     out: Path = typer.Option(
@@ -58,3 +101,6 @@ def train_alerts(
         f"[green]model written[/] {out}; held-out accuracy "
         f"{info['heldout']['accuracy']:.3f} (card: {out.with_suffix('.md')})"
     )
+
+
+COMMANDS = PipelineCommands(run=run_alerts, group=app, train=train_alerts, top_level={"demo": demo})

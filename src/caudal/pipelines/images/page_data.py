@@ -19,6 +19,7 @@ from caudal.models.onnx_classifier import OnnxClassifier, load_classifier
 from caudal.pipelines.images.classify import Prediction, classify_images
 from caudal.pipelines.images.pipeline import images_model
 from caudal.pipelines.images.results import top5
+from caudal.pipelines.images.settings import ImagesSettings
 from caudal.pipelines.images.table import results_engine
 from caudal.settings import Settings
 from caudal.storage.base import StoreError
@@ -34,7 +35,7 @@ def model(settings: Settings) -> OnnxClassifier:
 
 def classify_one(data: bytes, settings: Settings) -> Prediction:
     """The single-image and camera modes: in-process, the same model and preprocessing."""
-    return classify_images([data], model(settings), settings.images_max_pixels)[0]
+    return classify_images([data], model(settings), ImagesSettings.of(settings).max_pixels)[0]
 
 
 def engine(settings: Settings) -> sa.Engine:
@@ -120,6 +121,6 @@ def thumbnail(settings: Settings, url: object) -> bytes | None:
     if not isinstance(url, str) or not url:
         return None
     try:
-        return object_store(settings).get(url, settings.images_max_bytes)
+        return object_store(settings).get(url, ImagesSettings.of(settings).max_bytes)
     except StoreError:
         return None

@@ -1,7 +1,7 @@
 """Images page: classify one picture (upload or camera) at once, or a batch through Kafka and
 Spark, following the batch's rows as they land in the database.
 
-Layout only; every rule lives in ``caudal.ui.images_data``. The session id is in the URL
+Layout only; every rule lives in ``page_data`` beside it. The session id is in the URL
 (``?session=...``), so a reload, or the link sent to someone else, shows the same results.
 """
 
@@ -14,12 +14,12 @@ import sqlalchemy as sa
 import streamlit as st
 
 from caudal.errors import CaudalError
+from caudal.pipelines.images import page_data as data
 from caudal.pipelines.images.classify import Prediction
 from caudal.pipelines.images.results import load_session
 from caudal.pipelines.images.upload import BatchUploader, Upload, connect_uploader, new_session
 from caudal.settings import Settings
 from caudal.storage.keys import valid_session
-from caudal.ui import images_data as data
 from caudal.ui.charts import category_bars
 
 REFRESH_S = 1.5

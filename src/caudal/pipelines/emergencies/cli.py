@@ -6,6 +6,7 @@ import typer
 from rich.table import Table
 
 from caudal.cli.output import broker, command, console, settings
+from caudal.cli.pipeline_commands import PipelineCommands
 from caudal.cli.run import execute
 
 app = typer.Typer(
@@ -80,3 +81,6 @@ def check() -> None:
         console.print(f"[bold red]FAILED[/]: {report.problem_count:,} problem(s)")
         raise typer.Exit(1)
     console.print("[bold green]OK[/]: every input call is in exactly one route or the DLQ")
+
+
+COMMANDS = PipelineCommands(run=run_emergencies, group=app)

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from caudal.cli.output import broker, command, console, settings
+from caudal.cli.pipeline_commands import PipelineCommands
 from caudal.errors import CaudalError
 from caudal.pipelines.base import QuerySpec
 
@@ -46,11 +47,11 @@ def run_lakehouse(
     """
     from caudal.cli.run import execute
     from caudal.pipelines.lakehouse.pipeline import lakehouse_pipeline
-    from caudal.pipelines.lakehouse.spec import load
+    from caudal.pipelines.lakehouse.spec import configured
     from caudal.registry.embedded import registry_url
 
     conf = settings()
-    unknown = set(dataset) - set(load(conf.lakehouse_datasets).datasets)
+    unknown = set(dataset) - set(configured(conf).datasets)
     if unknown:
         raise CaudalError(
             f"no dataset named {', '.join(sorted(unknown))}", "see `caudal lakehouse datasets`"
@@ -85,10 +86,10 @@ def generate_files(
     """Write landing files (hidden name, renamed when complete) in the dataset's format."""
     from caudal.pipelines.lakehouse.generate import ROWS, generate_files
     from caudal.pipelines.lakehouse.layout import Layout
-    from caudal.pipelines.lakehouse.spec import load
+    from caudal.pipelines.lakehouse.spec import configured
 
     conf = settings()
-    spec = load(conf.lakehouse_datasets).datasets.get(dataset)
+    spec = configured(conf).datasets.get(dataset)
     if spec is None or spec.is_stream or dataset not in ROWS:
         raise CaudalError(
             f"no file dataset {dataset!r} to generate", f"use one of {', '.join(sorted(ROWS))}"
@@ -116,11 +117,11 @@ def generate_events(
     from caudal.broker.admin import TopicAdmin
     from caudal.broker.client import client_config
     from caudal.pipelines.lakehouse.publish import publish_sales, schema_file
-    from caudal.pipelines.lakehouse.spec import load
+    from caudal.pipelines.lakehouse.spec import configured
     from caudal.registry.embedded import registry_url
 
     conf = settings()
-    sales = next((d for d in load(conf.lakehouse_datasets).datasets.values() if d.is_stream), None)
+    sales = next((d for d in configured(conf).datasets.values() if d.is_stream), None)
     if sales is None:
         raise CaudalError(
             "the datasets file declares no topic dataset", "add one with source.topic"
@@ -143,9 +144,9 @@ def generate_events(
 @command
 def datasets() -> None:
     """Check the datasets file and list its datasets and gold tables."""
-    from caudal.pipelines.lakehouse.spec import load
+    from caudal.pipelines.lakehouse.spec import configured
 
-    lake = load(settings().lakehouse_datasets)
+    lake = configured(settings())
     table = Table("dataset", "source", "key", "event time", "columns", "expectations")
     for ds in lake.datasets.values():
         source = f"topic {ds.topic}" if ds.is_stream else f"landing/{ds.landing} ({ds.format})"
@@ -169,7 +170,7 @@ def datasets() -> None:
 def tables() -> None:
     """Every Delta table: rows, version, last commit, and quarantined rows by rule."""
     from caudal.pipelines.lakehouse.layout import Layout
-    from caudal.ui.lakehouse_data import quarantine_by_rule, table_summaries
+    from caudal.pipelines.lakehouse.page_data import quarantine_by_rule, table_summaries
 
     layout = Layout.of(settings())
     summaries = table_summaries(layout)
@@ -187,32 +188,4 @@ def tables() -> None:
         console.print(by_rule)
 
 
-@command
-def serve_registry(
-    port: int = typer.Option(8081, "--port", "-p", help="Port to listen on (0 = a free one)."),
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (0.0.0.0: all)."),
-) -> None:
-    """Serve the embedded schema registry (Confluent REST API) until Ctrl-C.
-
-    Same store (<data dir>/registry) as `caudal run lakehouse` and `lakehouse generate events`.
-
-    Point other producers and consumers (or CAUDAL_SCHEMA_REGISTRY_URL) at the printed URL.
-    """
-    import time
-
-    from caudal.registry.embedded import store_dir
-    from caudal.registry.server import RegistryServer
-
-    conf = settings()
-    try:
-        server = RegistryServer(store_dir(conf), host, port).start()
-    except OSError as exc:
-        raise CaudalError(
-            f"cannot listen on {host}:{port}: {exc.strerror}", "try --port 0"
-        ) from exc
-    console.print(f"schema registry at {server.url}  (Ctrl-C stops)", highlight=False)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        server.stop()
+COMMANDS = PipelineCommands(run=run_lakehouse, group=app)

@@ -1,6 +1,6 @@
 """Alerts page: the results of ``caudal run alerts``, filterable, with one alert's stamps.
 
-Layout only; every rule lives in ``caudal.ui.alerts_data``. Anything that can go wrong with
+Layout only; every rule lives in ``page_data`` beside it. Anything that can go wrong with
 the file or a stamp arrives as a ``CaudalError`` and is shown as a message, never a traceback.
 """
 
@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from caudal.errors import CaudalError
-from caudal.ui import alerts_data as data
+from caudal.pipelines.alerts import page_data as data
 from caudal.ui.charts import category_bars
 
 REFRESH_S = 3

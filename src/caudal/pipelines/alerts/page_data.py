@@ -18,9 +18,9 @@ import pandas as pd
 from PIL import Image
 
 from caudal.errors import CaudalError
+from caudal.pipelines.alerts.demo import DEMO_OUTPUT
 from caudal.pipelines.alerts.records import CUTOUTS, ForeignAlert, split_alert
 from caudal.pipelines.alerts.stamps import StampError, decode_stamp, robust_normalise
-from caudal.ui import DEMO_OUTPUT
 
 TABLE_COLUMNS = ["objectId", "candid", "class", "confidence", "magpsf", "flags", "error"]
 NEEDED = {"objectId", "candid", "class", "confidence", "magpsf", "source_file", "error"}

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from caudal.cli.output import command, console, err_console, fraction_progress, settings
+from caudal.cli.pipeline_commands import PipelineCommands
 from caudal.cli.run import execute
 
 if TYPE_CHECKING:
@@ -173,3 +174,6 @@ def run_images(
     from caudal.pipelines.images.pipeline import images_pipeline
 
     execute(images_pipeline(settings()), once)
+
+
+COMMANDS = PipelineCommands(run=run_images, group=app)

@@ -1,5 +1,5 @@
 """Lakehouse page: every Delta table with rows and freshness, one table's history and rows,
-and the quarantine by rule. Layout only; reading lives in ``caudal.ui.lakehouse_data``.
+and the quarantine by rule. Layout only; reading lives in ``page_data`` beside it.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from caudal.errors import CaudalError
+from caudal.pipelines.lakehouse import page_data as data
 from caudal.pipelines.lakehouse.layout import Layout
 from caudal.settings import get_settings
-from caudal.ui import lakehouse_data as data
 
 REFRESH_S = 5
 

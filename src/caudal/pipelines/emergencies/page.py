@@ -1,6 +1,6 @@
 """Emergencies page: calls per route (totals and over time) and the newest calls on a map of
 Spain, read from the route topics of ``caudal run emergencies``. Layout only; reading and the
-charts live in ``caudal.ui.emergencies_data``.
+charts live in ``page_data`` beside it.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from caudal.errors import CaudalError
+from caudal.pipelines.emergencies import page_data as data
 from caudal.settings import get_settings
-from caudal.ui import emergencies_data as data
 
 REFRESH_S = 3
 

@@ -1,6 +1,6 @@
 """Trades page: live candles with VWAP, volume, forecast against actual, and feed health.
 
-Layout only; the data comes from ``caudal.ui.trades_data`` over the document store that
+Layout only; the data comes from ``page_data`` beside it over the document store that
 ``caudal run trades`` writes. The charts refresh every ``REFRESH_S`` while auto-refresh is on.
 """
 
@@ -11,8 +11,8 @@ import pandas as pd
 import streamlit as st
 
 from caudal.docstore import DocumentStore, open_store
+from caudal.pipelines.trades import page_data as data
 from caudal.settings import Settings
-from caudal.ui import trades_data as data
 from caudal.ui.charts import PALETTE
 
 REFRESH_S = 2
