@@ -67,7 +67,7 @@ def simulate(
     per_file: int = typer.Option(1, "--per-file", min=1, help="Alerts per Avro file."),
 ) -> None:
     """Write simulated alerts as ZTF-schema Avro files with gzip-FITS cutouts (+ labels.csv)."""
-    from caudal.pipelines.alerts.simulate import write_alerts
+    from caudal.pipelines.alerts.model.simulate import write_alerts
 
     with console.status(f"simulating {n} alerts…"):
         files = write_alerts(out, n, seed, per_file)
@@ -93,7 +93,7 @@ def train_alerts(
     ),
 ) -> None:
     """Train the alert stamp classifier on simulated alerts (needs the `train` extra: torch)."""
-    from caudal.pipelines.alerts.train import train
+    from caudal.pipelines.alerts.model.train import train
 
     with fraction_progress("training") as progress:
         info = train(out, seed, n_per_class, epochs, progress, samples)

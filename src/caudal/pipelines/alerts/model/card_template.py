@@ -29,7 +29,7 @@ ONNX opset {opset}, {size_kb} kB. Run it with `caudal.models.onnx_classifier.loa
 
 ## Training data: the simulator
 
-`caudal.pipelines.alerts.simulate` renders each alert's pixels from physics (Moffat PSF with
+`caudal.pipelines.alerts.model.simulate` renders each alert's pixels from physics (Moffat PSF with
 seeing distribution, Sersic host galaxies, sky + read + shot noise, template co-add noise, a
 PSF-matched subtraction with small misregistration and flux-scale error) and derives magpsf,
 sigmapsf, isdiffpos and fwhm by PSF photometry on the simulated difference. Per class: SN = new
@@ -41,7 +41,7 @@ drawn so that ~10% of alerts get the "wrong" real/bogus score. 6% of all stamps 
 NaN strip away from the candidate.
 
 Pixel statistics of the real alerts it is calibrated against, next to 200 fresh simulated
-alerts measured the same way (`python -m caudal.pipelines.alerts.calibrate DIR`; FWHM = fitted
+alerts measured the same way (`python -m caudal.pipelines.alerts.model.calibrate DIR`; FWHM = fitted
 Gaussian of the brightest source with peak S/N > 20, which in simulations includes galaxies
 and artefacts; noise = 1.4826 MAD, so crowded stamps read noisier):
 

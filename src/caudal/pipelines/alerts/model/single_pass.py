@@ -1,6 +1,7 @@
 """The alerts model without test-time rotation averaging: one pass of the CNN instead of four.
 
-    python -m caudal.pipelines.alerts.single_pass [--model models/alerts_stamp_classifier.onnx]
+    python -m caudal.pipelines.alerts.model.single_pass \
+        [--model models/alerts_stamp_classifier.onnx]
 
 The trained graph (``train.py``) averages the softmax over the four 90-degree rotations of the
 stamps. This keeps its unrotated branch only (same weights, a subgraph of the same file; no
@@ -22,7 +23,7 @@ import numpy as np
 import onnx
 
 from caudal.models.onnx_classifier import load_classifier
-from caudal.pipelines.alerts.simulate import simulate_dataset
+from caudal.pipelines.alerts.model.simulate import simulate_dataset
 
 SUFFIX = "_single"
 
@@ -74,7 +75,7 @@ def build(source: Path) -> dict[str, Any]:
         "name": info["name"] + SUFFIX,
         "heldout_accuracy": figures["single"]["accuracy"],
         "derived_from": source.name,
-        "command": f"python -m caudal.pipelines.alerts.single_pass --model {source}",
+        "command": f"python -m caudal.pipelines.alerts.model.single_pass --model {source}",
         "comparison": figures | {"alerts": int(len(test[2])), "test_seed": test_seed},
     }
     target.with_suffix(".json").write_text(json.dumps(sidecar, indent=2) + "\n")

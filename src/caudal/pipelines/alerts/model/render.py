@@ -1,7 +1,7 @@
 """Pixel physics of a simulated ZTF cutout triplet: PSFs, galaxies, noise and the subtraction.
 
 Calibrated against the 16 real alerts in ``shared/data/ztf_samples`` (measured with
-``python -m caudal.pipelines.alerts.calibrate``, numbers as min / median / max):
+``python -m caudal.pipelines.alerts.model.calibrate``, numbers as min / median / max):
 
 ============================  =====================================================
 science background (ADU)      10.9 / 22.6 / 244

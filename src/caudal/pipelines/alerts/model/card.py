@@ -12,9 +12,9 @@ from typing import Any
 
 from caudal.models.metrics import classification_metrics as classification_metrics
 from caudal.models.onnx_classifier import OnnxClassifier
-from caudal.pipelines.alerts.calibrate import read_alerts
-from caudal.pipelines.alerts.card_template import TEMPLATE
 from caudal.pipelines.alerts.features import FEATURES, alert_inputs
+from caudal.pipelines.alerts.model.calibrate import read_alerts
+from caudal.pipelines.alerts.model.card_template import TEMPLATE
 
 
 def _value(candidate: dict, name: str) -> float | None:

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from caudal.pipelines.alerts.render import Conditions
-from caudal.pipelines.alerts.scenes import Scene
+from caudal.pipelines.alerts.model.render import Conditions
+from caudal.pipelines.alerts.model.scenes import Scene
 
-SCHEMA_PATH = Path(__file__).with_name("schemas") / "ztf_alert.avsc"
+SCHEMA_PATH = Path(__file__).parents[1] / "schemas" / "ztf_alert.avsc"
 PIXEL_SCALE = 1.01  # arcsec per ZTF pixel
 NONE = -999.0
 _HISTORY = {  # (low, high) of log-uniform ndethist; span of history in days

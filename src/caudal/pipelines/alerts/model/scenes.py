@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from caudal.pipelines.alerts.render import CENTRE, SIZE, Conditions, Source
+from caudal.pipelines.alerts.model.render import CENTRE, SIZE, Conditions, Source
 
 CLASSES = ("AGN", "SN", "VS", "asteroid", "bogus")
 Edit = Callable[[np.ndarray], None]

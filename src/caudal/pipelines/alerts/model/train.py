@@ -1,6 +1,6 @@
 """Train the alert stamp classifier on simulated alerts, export ONNX, write the model card.
 
-    python -m caudal.pipelines.alerts.train --out models/alerts_stamp_classifier.onnx --seed 0
+    python -m caudal.pipelines.alerts.model.train --out models/alerts_stamp_classifier.onnx --seed 0
 
 Deterministic for a given seed and thread count. torch is an optional extra (``caudal[train]``)
 so it is imported inside the functions; inference needs only onnxruntime.
@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 
 from caudal.models.onnx_classifier import load_classifier
-from caudal.pipelines.alerts import card
-from caudal.pipelines.alerts.calibrate import default_samples_dir, measure_samples, summarise
 from caudal.pipelines.alerts.features import FEATURES
-from caudal.pipelines.alerts.scenes import CLASSES
-from caudal.pipelines.alerts.simulate import simulate_dataset, write_alerts
+from caudal.pipelines.alerts.model import card
+from caudal.pipelines.alerts.model.calibrate import default_samples_dir, measure_samples, summarise
+from caudal.pipelines.alerts.model.scenes import CLASSES
+from caudal.pipelines.alerts.model.simulate import simulate_dataset, write_alerts
 
 Progress = Callable[[str, float], None]
 VERSION = "1.0.0"
@@ -58,7 +58,7 @@ def fit(data: tuple[np.ndarray, ...], epochs: int, seed: int, progress: Progress
     """Train ``StampClassifier`` on (stamps, metadata, labels); returns the model in eval mode."""
     import torch
 
-    from caudal.pipelines.alerts.net import StampClassifier
+    from caudal.pipelines.alerts.model.net import StampClassifier
 
     stamps, meta, labels = (torch.from_numpy(a) for a in data)
     torch.manual_seed(seed)
@@ -93,7 +93,7 @@ def export_onnx(model: Any, path: Path, n_meta: int) -> None:
     """Export the rotation-averaged softmax model with a dynamic batch dimension."""
     import torch
 
-    from caudal.pipelines.alerts.net import RotationAveraged
+    from caudal.pipelines.alerts.model.net import RotationAveraged
 
     path.parent.mkdir(parents=True, exist_ok=True)
     example = (torch.zeros(2, 3, 63, 63), torch.zeros(2, n_meta))
@@ -212,7 +212,7 @@ def calibration_check(samples: Path | None, seed: int) -> dict[str, dict]:
 
 def _command(out: Path, seed: int, n_per_class: int, epochs: int) -> str:
     return (
-        f"python -m caudal.pipelines.alerts.train --out {out} --seed {seed} "
+        f"python -m caudal.pipelines.alerts.model.train --out {out} --seed {seed} "
         f"--n-per-class {n_per_class} --epochs {epochs}"
     )
 

@@ -1,6 +1,6 @@
 """Measure the pixel statistics of real ZTF alerts that the simulator is calibrated against.
 
-Run ``python -m caudal.pipelines.alerts.calibrate [DIR]`` to print the per-stamp table and the
+Run ``python -m caudal.pipelines.alerts.model.calibrate [DIR]`` to print the per-stamp table and the
 summary ranges; ``train`` puts the same summary in the model card so the calibration is
 reproducible rather than quoted.
 """
@@ -25,7 +25,7 @@ _SAMPLES_ENV = "CAUDAL_ZTF_SAMPLES"
 def default_samples_dir() -> Path | None:
     """Real alerts: ``$CAUDAL_ZTF_SAMPLES``, else the shared data folder beside the repository."""
     candidates = [os.environ.get(_SAMPLES_ENV, "")]
-    candidates.append(str(Path(__file__).resolve().parents[4].parent / "shared/data/ztf_samples"))
+    candidates.append(str(Path(__file__).resolve().parents[5].parent / "shared/data/ztf_samples"))
     return next((Path(c) for c in candidates if c and Path(c).is_dir()), None)
 
 

@@ -20,14 +20,14 @@ from typing import Any
 import fastavro
 import numpy as np
 
-from caudal.pipelines.alerts import metadata as md
-from caudal.pipelines.alerts.calibrate import gaussian_fwhm
 from caudal.pipelines.alerts.features import (
     ecliptic_latitude,
     galactic_latitude,
     metadata_features,
 )
-from caudal.pipelines.alerts.render import (
+from caudal.pipelines.alerts.model import metadata as md
+from caudal.pipelines.alerts.model.calibrate import gaussian_fwhm
+from caudal.pipelines.alerts.model.render import (
     CENTRE,
     SIZE,
     Source,
@@ -36,7 +36,7 @@ from caudal.pipelines.alerts.render import (
     psf_photometry,
     render,
 )
-from caudal.pipelines.alerts.scenes import BUILDERS, CLASSES, Scene, field_sources
+from caudal.pipelines.alerts.model.scenes import BUILDERS, CLASSES, Scene, field_sources
 from caudal.pipelines.alerts.stamps import encode_stamp, prepare_stamps
 
 _MIN_SNR = 5.0

@@ -25,11 +25,11 @@ import onnx
 
 from caudal.errors import CaudalError
 from caudal.models.onnx_classifier import load_classifier
-from caudal.pipelines.images import card
-from caudal.pipelines.images.checkpoint import load_state_dict
 from caudal.pipelines.images.classify import classify_images
-from caudal.pipelines.images.mobilenet import build_graph
-from caudal.pipelines.images.photos import PHOTOS
+from caudal.pipelines.images.model import card
+from caudal.pipelines.images.model.checkpoint import load_state_dict
+from caudal.pipelines.images.model.mobilenet import build_graph
+from caudal.pipelines.images.model.photos import PHOTOS
 from caudal.pipelines.images.preprocess import InputSpec, prepare
 
 Progress = Callable[[str, float], None]

