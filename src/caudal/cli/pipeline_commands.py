@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -27,3 +28,10 @@ class PipelineCommands:
     """``caudal train <pipeline>``: reproduce the pipeline's shipped model."""
     top_level: Mapping[str, Command] = field(default_factory=dict)
     """Commands directly under ``caudal`` (e.g. a pipeline's ``caudal demo``)."""
+
+
+def model_file_option(default: Path) -> Any:
+    """``--out/-o`` of a command that writes a shipped model (train, build): the ONNX file."""
+    return typer.Option(
+        default, "--out", "-o", help="ONNX file; the .json sidecar and .md card go beside it."
+    )

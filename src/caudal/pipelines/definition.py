@@ -1,16 +1,19 @@
 """What a pipeline registers: the parts of it that the CLI, the UI and the settings discover.
 
 A pipeline's folder holds everything specific to it; its package ``__init__`` declares one
-``PIPELINE = PipelineDefinition(...)`` and ``caudal.pipelines.registry`` lists the package.
+``PIPELINE = PipelineDefinition(__name__, ...)`` and ``caudal.pipelines.registry`` lists the
+package.
 This module is imported while ``caudal.settings`` builds its class, so it (and each pipeline's
 ``__init__`` and settings section) imports nothing of Caudal's but this module.
 """
 
 from __future__ import annotations
 
+import ast
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, NamedTuple, Self
 
 from pydantic import BaseModel, ConfigDict
 
@@ -45,26 +48,57 @@ class SettingsSection(BaseModel):
 
 @dataclass(frozen=True)
 class Page:
-    """A page of ``caudal ui``: a Streamlit script, its menu entry and what it shows."""
+    """A page of ``caudal ui``: a Streamlit script and its menu entry.
+
+    What the page shows (home page, ``caudal ui --help``) is the first paragraph of the
+    script's docstring, read without running the script.
+    """
 
     script: Path
     title: str
     icon: str
-    summary: str
     url_path: str
+
+    @property
+    def summary(self) -> str:
+        docstring = ast.get_docstring(ast.parse(self.script.read_text())) or ""
+        return " ".join(docstring.split("\n\n")[0].split())
+
+
+class Menu(NamedTuple):
+    """A pipeline page's entry in the UI's menu: its title and a Material icon name."""
+
+    title: str
+    icon: str
 
 
 @dataclass(frozen=True)
 class PipelineDefinition:
-    """One registered pipeline: its name and where its CLI, page, settings and docs are.
+    """One registered pipeline, by the conventions of its folder (its package ``__name__``).
 
-    ``commands`` names a module (imported only by the CLI) whose ``COMMANDS`` is a
-    ``caudal.cli.pipeline_commands.PipelineCommands``: ``caudal run <name>`` and the rest.
+    Its name is the folder's; ``cli.py`` declares ``COMMANDS`` (a
+    ``caudal.cli.pipeline_commands.PipelineCommands``: ``caudal run <name>`` and the rest);
+    with a ``menu``, ``page.py`` is its Streamlit page at ``/<name>``.
     """
 
-    name: str
-    commands: str
+    package: str
     settings: type[SettingsSection] | None = None
-    page: Page | None = None
+    menu: Menu | None = None
     docs: str | None = None
     """The pipeline's documentation page, relative to the repository root."""
+
+    @property
+    def name(self) -> str:
+        return self.package.rpartition(".")[2]
+
+    @property
+    def commands(self) -> str:
+        """The module whose ``COMMANDS`` the CLI wires (imported by the CLI only)."""
+        return f"{self.package}.cli"
+
+    @property
+    def page(self) -> Page | None:
+        if self.menu is None:
+            return None
+        folder = Path(str(importlib.import_module(self.package).__file__)).parent
+        return Page(folder / "page.py", self.menu.title, self.menu.icon, self.name)

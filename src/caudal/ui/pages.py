@@ -15,15 +15,7 @@ VIEWS = Path(__file__).parent / "views"
 
 HOME_SCRIPT = VIEWS / "home.py"
 
-CLUSTER_PAGE = Page(
-    VIEWS / "cluster.py",
-    "Cluster",
-    ":material/hub:",
-    "The Kafka cluster and what runs on it, as `caudal status` prints it: brokers, topics "
-    "with partitions, replication, end offsets and records/s, consumer groups with their lag, "
-    "and the running pipelines' queries with rate, batch duration, state and last progress.",
-    "cluster",
-)
+CLUSTER_PAGE = Page(VIEWS / "cluster.py", "Cluster", ":material/hub:", "cluster")
 """The platform's own page (not a pipeline's), listed first."""
 
 

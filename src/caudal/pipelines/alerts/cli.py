@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from caudal.cli.output import command, console, fraction_progress, settings
-from caudal.cli.pipeline_commands import PipelineCommands
+from caudal.cli.pipeline_commands import PipelineCommands, model_file_option
 from caudal.cli.run import execute
 from caudal.pipelines.alerts.demo import DEMO_OUTPUT, SAMPLES, class_report
 
@@ -79,12 +79,7 @@ def simulate(
 
 @command
 def train_alerts(
-    out: Path = typer.Option(
-        Path("models/alerts_stamp_classifier.onnx"),
-        "--out",
-        "-o",
-        help="ONNX file; the .json sidecar and .md card go beside it.",
-    ),
+    out: Path = model_file_option(Path("models/alerts_stamp_classifier.onnx")),
     seed: int = typer.Option(0, "--seed", help="Training seed (held-out set uses another)."),
     n_per_class: int = typer.Option(2000, "--n-per-class", min=50, help="Simulated per class."),
     epochs: int = typer.Option(10, "--epochs", min=1),

@@ -1,4 +1,6 @@
-"""Alerts page: the results of ``caudal run alerts``, filterable, with one alert's stamps.
+"""Output of `caudal run alerts` / `caudal demo`: alerts per class, the classified alerts with
+their flags and errors, and for one alert its science, template and difference stamps beside
+the model's class probabilities.
 
 Layout only; every rule lives in ``page_data`` beside it. Anything that can go wrong with
 the file or a stamp arrives as a ``CaudalError`` and is shown as a message, never a traceback.
@@ -16,6 +18,8 @@ import streamlit as st
 from caudal.errors import CaudalError
 from caudal.pipelines.alerts import page_data as data
 from caudal.ui.charts import category_bars
+from caudal.ui.durations import age
+from caudal.ui.widgets import source_row
 
 REFRESH_S = 3
 MAX_CHOICES = 2_000
@@ -57,18 +61,10 @@ def _summary(frame: pd.DataFrame, path: Path) -> None:
     cells[0].metric("Alerts", f"{len(frame):,}", border=True)
     cells[1].metric("Classified", f"{classified:,}", border=True)
     cells[2].metric("Not classified", f"{len(frame) - classified:,}", border=True)
-    cells[3].metric("Since last write", _age(time.time() - path.stat().st_mtime), border=True)
+    cells[3].metric("Since last write", age(time.time() - path.stat().st_mtime), border=True)
     st.markdown("**Alerts per class**")
     counts = data.class_counts(frame)
     st.altair_chart(category_bars(counts, "class", "alerts", _classes(frame)), width="stretch")
-
-
-def _age(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.0f} h"
 
 
 def _table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -174,14 +170,10 @@ st.caption(
     "ZTF alerts classified by `caudal run alerts` (Kafka → Spark join → stamp CNN). "
     "Stamps are read from each alert's original Avro file."
 )
-where, refresh = st.columns([3, 1], vertical_alignment="bottom")
-output = where.text_input(
+output, follow = source_row(
     "Results file (CSV, or .parquet folder)",
-    value=str(data.default_output(sys.argv[1:])),
-    key="output",
-    bind="query-params",
+    str(data.default_output(sys.argv[1:])),
+    "output",
+    f"Re-read the file every {REFRESH_S} s while a run writes.",
 )
-follow = refresh.toggle(
-    "Auto-refresh", key="follow", help=f"Re-read the file every {REFRESH_S} s while a run writes."
-)
-st.fragment(_results_view, run_every=REFRESH_S if follow else None)(Path(output.strip()))
+st.fragment(_results_view, run_every=REFRESH_S if follow else None)(Path(output))

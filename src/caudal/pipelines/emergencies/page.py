@@ -1,6 +1,7 @@
-"""Emergencies page: calls per route (totals and over time) and the newest calls on a map of
-Spain, read from the route topics of ``caudal run emergencies``. Layout only; reading and the
-charts live in ``page_data`` beside it.
+"""112 calls of `caudal run emergencies`: records per route topic and dead letters, calls per
+route over time, and the newest calls on a map of Spain.
+
+Read from the route topics. Layout only; reading and the charts live in ``page_data`` beside it.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from caudal.cli.output import command, console, err_console, fraction_progress, settings
-from caudal.cli.pipeline_commands import PipelineCommands
+from caudal.cli.pipeline_commands import PipelineCommands, model_file_option
 from caudal.cli.run import execute
 
 if TYPE_CHECKING:
@@ -27,12 +27,7 @@ app = typer.Typer(
 @app.command("build-model")
 @command
 def build_model(
-    out: Path = typer.Option(
-        Path("models/images_mobilenet_v2.onnx"),
-        "--out",
-        "-o",
-        help="ONNX file; the .json sidecar and .md model card go beside it.",
-    ),
+    out: Path = model_file_option(Path("models/images_mobilenet_v2.onnx")),
 ) -> None:
     """Build the image classifier from torchvision's ImageNet MobileNetV2 weights.
 

@@ -1,5 +1,6 @@
-"""Images page: classify one picture (upload or camera) at once, or a batch through Kafka and
-Spark, following the batch's rows as they land in the database.
+"""Classify one picture (upload or camera) at once, or a batch through the object store, Kafka
+and Spark (`caudal run images`): table, image grid and statistics of a session, as its rows
+arrive.
 
 Layout only; every rule lives in ``page_data`` beside it. The session id is in the URL
 (``?session=...``), so a reload, or the link sent to someone else, shows the same results.

@@ -1,5 +1,7 @@
-"""Lakehouse page: every Delta table with rows and freshness, one table's history and rows,
-and the quarantine by rule. Layout only; reading lives in ``page_data`` beside it.
+"""Bronze / silver / gold Delta tables of `caudal run lakehouse`: rows, freshness, history and
+sample rows of each table, quarantined rows by rule.
+
+Layout only; reading lives in ``page_data`` beside it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from caudal.errors import CaudalError
 from caudal.pipelines.lakehouse import page_data as data
 from caudal.pipelines.lakehouse.layout import Layout
 from caudal.settings import get_settings
+from caudal.ui.widgets import source_row
 
 REFRESH_S = 5
 
@@ -73,9 +76,7 @@ st.caption(
     "Bronze / silver / gold Delta tables written by `caudal run lakehouse`, read from their "
     "Delta logs: row counts, last commit, history, sample rows, and quarantined rows by rule."
 )
-where, refresh = st.columns([3, 1], vertical_alignment="bottom")
-root = where.text_input(
-    "Lakehouse folder", value=str(Layout.of(get_settings()).root), key="root", bind="query-params"
+root, follow = source_row(
+    "Lakehouse folder", str(Layout.of(get_settings()).root), "root", f"Re-read every {REFRESH_S} s."
 )
-follow = refresh.toggle("Auto-refresh", key="follow", help=f"Re-read every {REFRESH_S} s.")
-st.fragment(_page, run_every=REFRESH_S if follow else None)(root.strip())
+st.fragment(_page, run_every=REFRESH_S if follow else None)(root)

@@ -22,16 +22,9 @@ from deltalake import DeltaTable, QueryBuilder
 
 from caudal.errors import CaudalError
 from caudal.pipelines.lakehouse.layout import Layout
+from caudal.ui.durations import age
 
 SUMMARY_COLUMNS = ["layer", "table", "rows", "version", "last commit (UTC)", "age", "path"]
-
-
-def _age(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def last_commit_ms(table: DeltaTable) -> int:
@@ -51,7 +44,7 @@ def table_summaries(layout: Layout) -> pd.DataFrame:
                 table.count(),
                 table.version(),
                 datetime.fromtimestamp(committed, UTC).strftime("%Y-%m-%d %H:%M:%S"),
-                _age(time.time() - committed),
+                age(time.time() - committed),
                 str(path),
             ]
         )

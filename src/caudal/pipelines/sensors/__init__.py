@@ -5,6 +5,4 @@ The worked example of docs/adding-a-pipeline.md: a feeder, a query, a sink, a co
 
 from caudal.pipelines.definition import PipelineDefinition
 
-PIPELINE = PipelineDefinition(
-    name="sensors", commands="caudal.pipelines.sensors.cli", docs="docs/adding-a-pipeline.md"
-)
+PIPELINE = PipelineDefinition(__name__, docs="docs/adding-a-pipeline.md")

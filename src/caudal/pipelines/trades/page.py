@@ -1,4 +1,5 @@
-"""Trades page: live candles with VWAP, volume, forecast against actual, and feed health.
+"""Live market trades of `caudal run trades`: per symbol price candles with VWAP, volume,
+next-bar forecast against actual with rolling error, and feed health.
 
 Layout only; the data comes from ``page_data`` beside it over the document store that
 ``caudal run trades`` writes. The charts refresh every ``REFRESH_S`` while auto-refresh is on.
