@@ -1,4 +1,4 @@
-"""How long ago something happened, as the pages and ``caudal lakehouse tables`` print it."""
+"""How long ago something happened, as the pages and the commands that list tables print it."""
 
 from __future__ import annotations
 
