@@ -2,7 +2,8 @@
 
 A pipeline's folder holds everything specific to it; its package ``__init__`` declares one
 ``PIPELINE = PipelineDefinition(__name__, ...)`` and ``caudal.pipelines.registry`` lists the
-package.
+package. Guide: docs/adding-a-pipeline.md.
+
 This module is imported while ``caudal.settings`` builds its class, so it (and each pipeline's
 ``__init__`` and settings section) imports nothing of Caudal's but this module.
 """
