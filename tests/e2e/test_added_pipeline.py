@@ -99,7 +99,7 @@ PACKAGE = {
 
 def _write_package(root: Path) -> None:
     package = root / "counters"
-    package.mkdir()
+    package.mkdir(parents=True)
     for name, source in PACKAGE.items():
         (package / name).write_text(textwrap.dedent(source).lstrip())
 
