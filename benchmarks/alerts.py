@@ -27,8 +27,8 @@ import pandas as pd
 from harness import Goal, PeakMemory, QueryProgress, Result, machine, p99, percentiles
 
 from caudal.pipelines.alerts.feed import AlertFileFeed
+from caudal.pipelines.alerts.model.simulate import write_alerts
 from caudal.pipelines.alerts.pipeline import alerts_pipeline
-from caudal.pipelines.alerts.simulate import write_alerts
 from caudal.pipelines.base import Pipeline
 from caudal.pipelines.feeder import Delivered, FeedCounters, Feeder, Record
 from caudal.pipelines.runner import run_pipeline

@@ -40,6 +40,7 @@ from PIL import Image
 from caudal.broker.client import client_config
 from caudal.broker.embedded import start_broker, stop_broker
 from caudal.models.onnx_classifier import OnnxClassifier
+from caudal.pipelines.images import page_data as images_data
 from caudal.pipelines.images.classify import CHUNK, classify_images
 from caudal.pipelines.images.message import TOPIC
 from caudal.pipelines.images.pipeline import images_model
@@ -48,7 +49,6 @@ from caudal.pipelines.images.upload import BatchUploader, Upload, new_session
 from caudal.settings import Settings
 from caudal.sinks.sql import database_url
 from caudal.storage.factory import object_store
-from caudal.ui import images_data
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "images"
 SPARK_CORES = 2

@@ -34,13 +34,13 @@ from caudal.broker.embedded import start_broker, stop_broker
 from caudal.broker.exceptions import BrokerError
 from caudal.pipelines.lakehouse.generate import generate_files
 from caudal.pipelines.lakehouse.layout import Layout
+from caudal.pipelines.lakehouse.page_data import last_commit_ms
 from caudal.pipelines.lakehouse.pipeline import lakehouse_pipeline
 from caudal.pipelines.lakehouse.publish import publish_sales
 from caudal.pipelines.runner import run_pipeline
 from caudal.registry.embedded import registry_url
 from caudal.settings import Settings
 from caudal.streaming.session import spark_session
-from caudal.ui.lakehouse_data import last_commit_ms
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -4,6 +4,10 @@ Secrets (passwords, tokens, URLs that may embed credentials) are ``SecretStr`` s
 reach a log or ``caudal config`` in clear; their defaults are always empty. Besides the
 environment, a secret can come from a file: ``CAUDAL_SECRETS_DIR`` names a folder (a mounted
 Docker or Kubernetes secret) whose file ``caudal_<setting>`` holds the value.
+
+The platform's settings are declared here; each registered pipeline declares its own section
+beside its code (``caudal.pipelines.definition.SettingsSection``), and ``Settings`` is the
+platform's class with every section's fields added, built once when this module is imported.
 """
 
 from __future__ import annotations
@@ -11,9 +15,9 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, create_model
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,13 +26,16 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from caudal.pipelines.registry import settings_sections
+
 
 def _yaml_file() -> Path:
     return Path(os.environ.get("CAUDAL_CONFIG", "caudal.yaml"))
 
 
-class Settings(BaseSettings):
-    """Everything a deployment can change; the defaults run on one machine with no servers."""
+class PlatformSettings(BaseSettings):
+    """What a deployment can change of the platform; the defaults run on one machine with no
+    servers. ``Settings`` adds the registered pipelines' sections."""
 
     model_config = SettingsConfigDict(env_prefix="CAUDAL_", extra="forbid")
 
@@ -77,36 +84,10 @@ class Settings(BaseSettings):
     spark_conf: dict[str, str] = Field(default_factory=dict, description="Extra spark.* settings.")
     spark_log_level: str = "ERROR"
 
-    alerts_model: Path | None = Field(
-        None, description="ONNX stamp classifier (+ .json sidecar); unset = the shipped one."
-    )
-    emergencies_routes: Path | None = Field(
-        None, description="SQL file of the 112 call routes (CREATE STREAM); unset = shipped."
-    )
-    finnhub_token: SecretStr | None = Field(
-        None, description="Finnhub API token, for `caudal run trades --feed finnhub`."
-    )
-    finnhub_url: str = Field("wss://ws.finnhub.io", description="Finnhub WebSocket endpoint.")
     mongo_url: SecretStr | None = Field(
-        None, description="mongodb://... for documents (trades); unset = SQLite JSON documents."
+        None, description="mongodb://... for document stores; unset = SQLite JSON documents."
     )
-    metrics_port: int | None = Field(
-        None, description="Prometheus /metrics port of `caudal run trades`; unset = a free one."
-    )
-
     schema_registry_url: str | None = None
-    lakehouse_dir: Path | None = Field(
-        None, description="Lakehouse landing zone and Delta tables; unset = <data_dir>/lakehouse."
-    )
-    lakehouse_datasets: Path | None = Field(
-        None, description="Datasets YAML of the lakehouse; unset = the shipped one."
-    )
-    lakehouse_max_file_mb: float = Field(
-        512.0, description="Landing files over this size are quarantined instead of read."
-    )
-    lakehouse_max_files_per_trigger: int = Field(
-        64, description="Landing files per micro-batch and dataset."
-    )
     database_url: SecretStr | None = Field(None, description="SQLAlchemy URL; unset = SQLite.")
     database_wait_s: float = Field(
         300.0, description="How long a sink waits for a database that is down before failing."
@@ -121,14 +102,6 @@ class Settings(BaseSettings):
     s3_region: str = "us-east-1"
     s3_access_key_id: SecretStr | None = None
     s3_secret_access_key: SecretStr | None = None
-
-    images_model: Path | None = Field(
-        None, description="ONNX image classifier (+ .json sidecar); unset = the shipped one."
-    )
-    images_max_bytes: int = Field(10 * 2**20, description="Largest accepted upload, bytes.")
-    images_max_pixels: int = Field(
-        40_000_000, description="Largest accepted image, pixels (decompression-bomb guard)."
-    )
 
     def topic(self, name: str) -> str:
         """A pipeline topic's name on the broker, with ``CAUDAL_TOPIC_PREFIX`` in front."""
@@ -169,6 +142,24 @@ class Settings(BaseSettings):
             raise ValueError(f"CAUDAL_SECRETS_DIR={secrets_dir}: no such folder (create, or unset)")
         files = SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir)
         return (init_settings, env_settings, files, yaml_source)
+
+
+def _with_sections(platform: type[PlatformSettings]) -> type[PlatformSettings]:
+    """The platform's settings plus every registered section's fields, under their names."""
+    fields: dict[str, Any] = {}
+    for section in settings_sections():
+        for field, name in section.setting_names().items():
+            if name in platform.model_fields or name in fields:
+                raise TypeError(f"{section.__name__}: setting {name} is declared twice")
+            info = section.model_fields[field]
+            fields[name] = (info.annotation, info)
+    return create_model("Settings", __base__=platform, __module__=__name__, **fields)
+
+
+if TYPE_CHECKING:
+    Settings = PlatformSettings  # a section's fields are read through its ``of``, typed
+else:
+    Settings = _with_sections(PlatformSettings)
 
 
 @lru_cache(maxsize=1)

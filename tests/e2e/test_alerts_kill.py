@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from caudal.pipelines.alerts.simulate import write_alerts
+from caudal.pipelines.alerts.model.simulate import write_alerts
 from tests.support.cli import cli_env
 from tests.support.random_kill import KILLS, run_with_random_kills
 

@@ -24,7 +24,7 @@ DATASETS = ("inventory", "shipments", "weather", "sensors", "sales")
 READ_THEN_EXIT = """
 from caudal.pipelines.lakehouse.layout import Layout
 from caudal.settings import get_settings
-from caudal.ui.lakehouse_data import quarantine_by_rule, sample
+from caudal.pipelines.lakehouse.page_data import quarantine_by_rule, sample
 layout = Layout.of(get_settings())
 print(len(quarantine_by_rule(layout)), len(sample(layout.quarantine)))
 """

@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 
 from caudal.errors import CaudalError
+from caudal.pipelines.alerts import page_data as data
 from caudal.pipelines.alerts.stamps import StampError, encode_stamp
-from caudal.ui import alerts_data as data
 
 CLASSES = ["SN", "bogus"]
 

@@ -11,7 +11,7 @@ import typer
 
 from caudal.cli.output import command, console
 from caudal.errors import CaudalError
-from caudal.ui import DEMO_OUTPUT
+from caudal.ui.pages import CLUSTER_PAGE, pipeline_pages
 
 HOST = "127.0.0.1"
 APP = Path(__file__).resolve().parents[1] / "ui" / "app.py"
@@ -28,8 +28,9 @@ def _check_port_free(host: str, port: int) -> None:
             raise CaudalError(reason, "pick another: --port N") from exc
 
 
-def streamlit_command(port: int, output: Path, host: str = HOST) -> list[str]:
-    """``streamlit run`` on the app: headless, no usage stats, no file watcher."""
+def streamlit_command(port: int, output: Path | None, host: str = HOST) -> list[str]:
+    """``streamlit run`` on the app: headless, no usage stats, no file watcher; ``output``,
+    when given, is the app's one argument."""
     return [
         sys.executable,
         "-m",
@@ -43,9 +44,18 @@ def streamlit_command(port: int, output: Path, host: str = HOST) -> list[str]:
         "--browser.gatherUsageStats=false",
         "--client.toolbarMode=viewer",
         "--theme.base=light",
-        "--",
-        str(output),
+        *(["--", str(output)] if output is not None else []),
     ]
+
+
+def help_text() -> str:
+    """The command's help: what it serves, then what each page shows (from the registry)."""
+    pages = "\n".join(f"- {p.title}: {p.summary}" for p in [CLUSTER_PAGE, *pipeline_pages()])
+    return (
+        "Web UI for pipeline results at http://127.0.0.1:PORT (this machine only, unless "
+        "--host).\n\nOne page per pipeline, each following its run live (auto-refresh), and "
+        f"the cluster's:\n\n{pages}\n\nCtrl-C stops the server."
+    )
 
 
 @command
@@ -54,31 +64,19 @@ def ui(
     host: str = typer.Option(
         HOST, "--host", help="Address to bind; 0.0.0.0 shows the pages (no login) to your network."
     ),
-    output: Path = typer.Option(
-        DEMO_OUTPUT,
+    output: Path | None = typer.Option(
+        None,
         "--output",
         "-o",
-        help="Results the alerts page opens (CSV or .parquet folder of `caudal run alerts`).",
+        help="A results file for the pages that open one (e.g. the CSV or .parquet folder of a "
+        "`caudal run`); unset = each page's default.",
     ),
 ) -> None:
-    """Web UI for pipeline results at http://127.0.0.1:PORT (this machine only, unless --host).
-
-    A Cluster page (brokers, topics, consumer groups with lag, running queries: what
-    `caudal status` prints), and one page per pipeline, each following its run live
-    (auto-refresh):
-    - Alerts: alerts per class, a table filtered by class and flags, one alert's three
-      stamps beside its class probabilities (results of `caudal run alerts` / `caudal demo`);
-    - Images: classify one picture (upload or camera) at once, or a batch through
-      `caudal run images`; table, image grid and statistics of a session;
-    - Lakehouse: every bronze / silver / gold Delta table, its history, sample rows and
-      quarantined rows by rule;
-    - Emergencies: calls per route topic over time and on a map of Spain;
-    - Trades: candles with VWAP, volume, forecast against actual, feed health.
-    Ctrl-C stops the server.
-    """
     _check_port_free(host, port)
     url = f"http://{host}:{port}"
     console.print(f"[bold]Caudal UI[/]: {url}", soft_wrap=True)
-    console.print(f"alerts results: {output}  (Ctrl-C stops)", soft_wrap=True, highlight=False)
+    if output is not None:
+        console.print(f"results file: {output}", soft_wrap=True, highlight=False)
+    console.print("Ctrl-C stops", highlight=False)
     sys.stdout.flush()
-    os.execv(sys.executable, streamlit_command(port, output.resolve(), host))
+    os.execv(sys.executable, streamlit_command(port, output and output.resolve(), host))

@@ -1,5 +1,2 @@
-"""The web UI (``caudal ui``): one Streamlit app, a page per pipeline (see ``views/``)."""
-
-from pathlib import Path
-
-DEMO_OUTPUT = Path(".caudal/demo/alerts.csv")  # what `caudal demo` writes; opened by default
+"""The web UI (``caudal ui``): one Streamlit app, the platform's pages (``views/``) and each
+registered pipeline's page (in the pipeline's folder), listed by ``pages.py``."""

@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from caudal.ui.views import CLUSTER_PAGE, HERE, PIPELINE_PAGES
+from caudal.pipelines.definition import Page
+from caudal.ui.pages import CLUSTER_PAGE, HOME_SCRIPT, pipeline_pages
+
+
+def _entry(page: Page) -> st.Page:
+    return st.Page(page.script, title=page.title, icon=page.icon, url_path=page.url_path)
+
 
 st.set_page_config(page_title="Caudal", page_icon=":material/waves:", layout="wide")
-home = st.Page(HERE / "home.py", title="Home", icon=":material/home:", default=True)
-pipelines = [
-    st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path) for p in PIPELINE_PAGES
-]
-cluster = st.Page(
-    CLUSTER_PAGE.path,
-    title=CLUSTER_PAGE.title,
-    icon=CLUSTER_PAGE.icon,
-    url_path=CLUSTER_PAGE.url_path,
-)
-st.navigation({"Caudal": [home, cluster], "Pipelines": pipelines}).run()
+home = st.Page(HOME_SCRIPT, title="Home", icon=":material/home:", default=True)
+pipelines = [_entry(p) for p in pipeline_pages()]
+st.navigation({"Caudal": [home, _entry(CLUSTER_PAGE)], "Pipelines": pipelines}).run()

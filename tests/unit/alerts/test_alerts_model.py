@@ -11,8 +11,6 @@ import pytest
 
 from caudal.errors import CaudalError
 from caudal.models.onnx_classifier import load_classifier, read_labels
-from caudal.pipelines.alerts.calibrate import default_samples_dir, read_alerts
-from caudal.pipelines.alerts.card import classification_metrics
 from caudal.pipelines.alerts.features import (
     FEATURES,
     alert_inputs,
@@ -20,8 +18,10 @@ from caudal.pipelines.alerts.features import (
     galactic_latitude,
     metadata_features,
 )
-from caudal.pipelines.alerts.scenes import CLASSES
-from caudal.pipelines.alerts.simulate import simulate_dataset
+from caudal.pipelines.alerts.model.calibrate import default_samples_dir, read_alerts
+from caudal.pipelines.alerts.model.card import classification_metrics
+from caudal.pipelines.alerts.model.scenes import CLASSES
+from caudal.pipelines.alerts.model.simulate import simulate_dataset
 
 MODEL = Path(__file__).resolve().parents[3] / "models" / "alerts_stamp_classifier.onnx"
 SAMPLES = default_samples_dir()

@@ -9,9 +9,9 @@ import fastavro
 import numpy as np
 import pytest
 
-from caudal.pipelines.alerts.calibrate import default_samples_dir
-from caudal.pipelines.alerts.scenes import CLASSES
-from caudal.pipelines.alerts.simulate import (
+from caudal.pipelines.alerts.model.calibrate import default_samples_dir
+from caudal.pipelines.alerts.model.scenes import CLASSES
+from caudal.pipelines.alerts.model.simulate import (
     simulate_alert,
     simulate_arrays,
     simulate_dataset,

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from caudal.models.onnx_classifier import load_classifier
-from caudal.pipelines.alerts.single_pass import extract
+from caudal.pipelines.alerts.model.single_pass import extract
 
 MODELS = Path(__file__).resolve().parents[3] / "models"
 AVERAGED = MODELS / "alerts_stamp_classifier.onnx"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from caudal.pipelines.alerts.calibrate import default_samples_dir, read_alerts
+from caudal.pipelines.alerts.model.calibrate import default_samples_dir, read_alerts
 from caudal.pipelines.alerts.stamps import (
     StampError,
     alert_cutouts,

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from caudal.broker.tail import TailRecord
+from caudal.pipelines.emergencies import page_data as data
 from caudal.pipelines.emergencies.generator import CallGenerator
-from caudal.ui import emergencies_data as data
 
 T0 = 1_790_000_000_000  # ms
 

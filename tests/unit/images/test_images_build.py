@@ -14,15 +14,15 @@ import pytest
 
 from caudal.errors import CaudalError
 from caudal.models.onnx_classifier import load_classifier
-from caudal.pipelines.images.build import (
+from caudal.pipelines.images.model.build import (
     CLASSES_DIST,
     WEIGHTS,
     WEIGHTS_FILE,
     class_names,
     installed_file,
 )
-from caudal.pipelines.images.checkpoint import MAGIC, PROTOCOL, load_state_dict
-from caudal.pipelines.images.mobilenet import build_graph
+from caudal.pipelines.images.model.checkpoint import MAGIC, PROTOCOL, load_state_dict
+from caudal.pipelines.images.model.mobilenet import build_graph
 from caudal.pipelines.images.pipeline import images_model
 from caudal.pipelines.images.preprocess import InputSpec, prepare
 from caudal.settings import Settings

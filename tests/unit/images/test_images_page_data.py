@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from caudal.pipelines.images import page_data as data
 from caudal.pipelines.images.results import load_session, row_record
 from caudal.pipelines.images.table import predictions
 from caudal.sinks.sql import SqlWriter, make_engine
-from caudal.ui import images_data as data
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 TOP5 = [("orange", 0.8), ("lemon", 0.1), ("fig", 0.05), ("banana", 0.03), ("cup", 0.02)]

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from caudal.errors import CaudalError
+from caudal.pipelines.lakehouse import page_data as data
 from caudal.pipelines.lakehouse.layout import Layout
 from caudal.pipelines.lakehouse.sink import QUARANTINE_SCHEMA
 from caudal.sinks.delta import DeltaTableWriter
-from caudal.ui import lakehouse_data as data
 
 
 @pytest.fixture

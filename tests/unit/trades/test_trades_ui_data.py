@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from caudal.docstore.sqlite import SqliteStore
+from caudal.pipelines.trades import page_data as data
 from caudal.pipelines.trades.market import MarketSimulator
-from caudal.ui import trades_data as data
 from tests.support.trades import bars_of, simulated_trades, store_documents
 
 START_MS = 1_800_000_000_000

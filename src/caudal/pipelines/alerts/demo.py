@@ -10,6 +10,8 @@ from rich.table import Table
 import caudal
 
 SAMPLES = Path(caudal.__file__).resolve().parents[2] / "samples" / "alerts"
+DEMO_OUTPUT = Path(".caudal/demo/alerts.csv")
+"""What ``caudal demo`` writes, and what the alerts page opens unless told another file."""
 
 
 def class_report(output: Path, labels: Path) -> Table:

@@ -8,6 +8,7 @@ from caudal.models.onnx_classifier import read_labels
 from caudal.models.paths import model_path
 from caudal.pipelines.alerts import job
 from caudal.pipelines.alerts.feed import AlertFileFeed, AlertTopics
+from caudal.pipelines.alerts.settings import AlertsSettings
 from caudal.pipelines.base import Pipeline, QuerySpec, TopicSpec
 from caudal.settings import Settings
 from caudal.sinks.files import file_sink
@@ -21,7 +22,7 @@ def rejects_path(output: Path) -> Path:
 
 
 def alerts_pipeline(settings: Settings, input_dir: Path, output: Path, watch: bool) -> Pipeline:
-    model = model_path(settings.alerts_model, MODEL_FILE)
+    model = model_path(AlertsSettings.of(settings).model, MODEL_FILE)
     classes = list(read_labels(model)["classes"])
     topics = AlertTopics.named(settings.topic)
     feed = AlertFileFeed(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from caudal.pipelines.base import JobContext, Pipeline, QuerySpec, TopicSpec
 from caudal.pipelines.emergencies import enrichment, job
 from caudal.pipelines.emergencies.feed import CallFeed
+from caudal.pipelines.emergencies.settings import EmergenciesSettings
 from caudal.pipelines.emergencies.statements import SHIPPED, Route, check_with_spark, parse_routes
 from caudal.settings import Settings
 from caudal.sinks.kafka_topic import KafkaTopicSink
@@ -21,7 +22,7 @@ PARTITIONS = 2
 
 
 def routes_file(settings: Settings) -> Path:
-    return settings.emergencies_routes or SHIPPED
+    return EmergenciesSettings.of(settings).routes or SHIPPED
 
 
 def load_routes(settings: Settings) -> list[Route]:

@@ -22,6 +22,7 @@ import pandas as pd
 from caudal.models.onnx_classifier import OnnxClassifier, load_classifier
 from caudal.pipelines.images.fruit import FruitView
 from caudal.pipelines.images.preprocess import ImageError, InputSpec, prepare
+from caudal.pipelines.images.settings import ImagesSettings
 from caudal.settings import Settings
 from caudal.storage.base import ObjectStore, StoreError, StoreUnreachable
 from caudal.storage.factory import object_store
@@ -119,13 +120,14 @@ def _fetch_all(
     if not todo:
         return data, errors
     store = object_store(settings)
+    max_bytes = ImagesSettings.of(settings).max_bytes
 
     def one(i: int) -> tuple[int, bytes | None, str | None]:
         url = frame["image_url"].iat[i]
         if not isinstance(url, str) or not url:
             return i, None, "request has no image URL"
         try:
-            return i, fetch(store, url, settings.images_max_bytes), None
+            return i, fetch(store, url, max_bytes), None
         except StoreError as exc:
             return i, None, exc.reason
 
@@ -139,12 +141,13 @@ def classify_requests(frame: pd.DataFrame, settings: Settings, model_path: Path)
     """One output row per request row (``OUTPUT_COLUMNS``), ``CHUNK`` requests at a time."""
     frame = frame.reset_index(drop=True)
     model = load_classifier(model_path)
+    max_pixels = ImagesSettings.of(settings).max_pixels
     name, version = model_identity(model)
     errors: list[str | None] = []
     predictions: list[Prediction] = []
     for start in range(0, len(frame), CHUNK):
         data, fetch_errors = _fetch_all(frame.iloc[start : start + CHUNK], settings)
-        predictions += classify_images(data, model, settings.images_max_pixels)
+        predictions += classify_images(data, model, max_pixels)
         errors += fetch_errors
     out = frame[["request_id", "session_id", "file_name", "image_url", "size", "sha256"]].copy()
     out["error"] = [e or p.error for e, p in zip(errors, predictions, strict=True)]

@@ -8,6 +8,7 @@ from caudal.models.paths import model_path
 from caudal.pipelines.base import Pipeline, QuerySpec, TopicSpec
 from caudal.pipelines.images import job
 from caudal.pipelines.images.message import TOPIC
+from caudal.pipelines.images.settings import ImagesSettings
 from caudal.pipelines.images.table import predictions, prepare_table
 from caudal.settings import Settings
 from caudal.sinks.sql import SqlSink, SqlWriter, database_url
@@ -16,7 +17,7 @@ MODEL_FILE = "images_mobilenet_v2.onnx"
 
 
 def images_model(settings: Settings) -> Path:
-    return model_path(settings.images_model, MODEL_FILE)
+    return model_path(ImagesSettings.of(settings).model, MODEL_FILE)
 
 
 def predictions_sink(settings: Settings) -> SqlSink:

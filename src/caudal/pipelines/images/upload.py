@@ -23,6 +23,7 @@ from caudal.broker.client import client_config
 from caudal.broker.embedded import resolve_bootstrap
 from caudal.errors import CaudalError
 from caudal.pipelines.images.message import TOPIC, ImageRequest
+from caudal.pipelines.images.settings import ImagesSettings
 from caudal.settings import Settings
 from caudal.storage.base import ObjectStore, StoreError
 from caudal.storage.factory import object_store
@@ -110,7 +111,7 @@ class BatchUploader:
 
     def _store(self, session_id: str, index: int, upload: Upload) -> ImageRequest:
         now = datetime.now(UTC)
-        reason = refusal(len(upload.data), self.settings.images_max_bytes)
+        reason = refusal(len(upload.data), ImagesSettings.of(self.settings).max_bytes)
         url = None
         if reason is None:
             key = object_key(session_id, upload.name, now, index)

@@ -19,6 +19,7 @@ from caudal.pipelines.lakehouse.events import decode, writer_schemas
 from caudal.pipelines.lakehouse.landing import read_file
 from caudal.pipelines.lakehouse.layout import Layout
 from caudal.pipelines.lakehouse.records import spark_schema
+from caudal.pipelines.lakehouse.settings import LakehouseSettings
 from caudal.pipelines.lakehouse.spec import Dataset
 
 if TYPE_CHECKING:
@@ -29,7 +30,8 @@ BINARY_FILE_SCHEMA = "path string, modificationTime timestamp, length bigint, co
 
 def file_stream(spark: SparkSession, ctx: JobContext, dataset: Dataset) -> DataFrame:
     folder = Layout.of(ctx.settings).landing(str(dataset.landing))
-    max_bytes = int(ctx.settings.lakehouse_max_file_mb * 2**20)
+    section = LakehouseSettings.of(ctx.settings)
+    max_bytes = int(section.max_file_mb * 2**20)
 
     def parse(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         """Runs on executors, per Arrow batch of the file stream's paths (mapInArrow)."""
@@ -42,7 +44,7 @@ def file_stream(spark: SparkSession, ctx: JobContext, dataset: Dataset) -> DataF
     files = (
         spark.readStream.format("binaryFile")
         .schema(BINARY_FILE_SCHEMA)
-        .option("maxFilesPerTrigger", str(ctx.settings.lakehouse_max_files_per_trigger))
+        .option("maxFilesPerTrigger", str(section.max_files_per_trigger))
         .load(str(folder))
         .select("path", "length")
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from caudal.pipelines.lakehouse.settings import LakehouseSettings
 from caudal.settings import Settings
 
 LAYERS = ("bronze", "silver", "gold")
@@ -16,7 +17,8 @@ class Layout:
 
     @classmethod
     def of(cls, settings: Settings) -> Layout:
-        return cls((settings.lakehouse_dir or settings.data_dir / "lakehouse").resolve())
+        root = LakehouseSettings.of(settings).dir or settings.data_dir / "lakehouse"
+        return cls(root.resolve())
 
     def landing(self, folder: str) -> Path:
         return self.root / "landing" / folder

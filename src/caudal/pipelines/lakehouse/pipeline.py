@@ -12,7 +12,7 @@ from caudal.pipelines.lakehouse import bronze
 from caudal.pipelines.lakehouse.caught_up import all_files_committed, backlog, empty_files
 from caudal.pipelines.lakehouse.layout import Layout
 from caudal.pipelines.lakehouse.sink import LakehouseSink
-from caudal.pipelines.lakehouse.spec import Dataset, Lakehouse, load
+from caudal.pipelines.lakehouse.spec import Dataset, Lakehouse, configured
 from caudal.settings import Settings
 
 NAME = "lakehouse"
@@ -59,7 +59,7 @@ def lakehouse_pipeline(
     settings: Settings, registry_url: str, only: list[str] | None = None
 ) -> Pipeline:
     """Every dataset of the datasets file (or ``only`` those), each a streaming query."""
-    lake = load(settings.lakehouse_datasets)
+    lake = configured(settings)
     chosen = [ds for name, ds in lake.datasets.items() if not only or name in only]
     layout = Layout.of(settings)
     landing = [layout.landing(str(ds.landing)) for ds in chosen if not ds.is_stream]

@@ -13,6 +13,8 @@ from typing import Any
 import yaml
 
 from caudal.errors import CaudalError
+from caudal.pipelines.lakehouse.settings import LakehouseSettings
+from caudal.settings import Settings
 
 SHIPPED = Path(__file__).with_name("datasets.yaml")
 TYPES = {"string", "int", "long", "double", "boolean", "date", "timestamp"}
@@ -88,6 +90,11 @@ class Lakehouse:
     def gold_for(self, dataset: str) -> list[Gold]:
         """The gold tables to refresh when ``dataset``'s silver table changes."""
         return [g for g in self.gold.values() if dataset in g.inputs]
+
+
+def configured(settings: Settings) -> Lakehouse:
+    """The datasets file the settings name (``CAUDAL_LAKEHOUSE_DATASETS``), read and checked."""
+    return load(LakehouseSettings.of(settings).datasets)
 
 
 def load(path: Path | None = None) -> Lakehouse:

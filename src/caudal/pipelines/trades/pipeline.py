@@ -19,6 +19,7 @@ from caudal.pipelines.trades.feed import TradeFeed, TradeTopics
 from caudal.pipelines.trades.market import DEFAULT_SYMBOLS, MarketSimulator
 from caudal.pipelines.trades.protocol import MAX_AGE_MS
 from caudal.pipelines.trades.server import FinnhubServer
+from caudal.pipelines.trades.settings import TradesSettings
 from caudal.pipelines.trades.sources import ReplaySource, SimulatedSource, Source, wall_ms
 from caudal.settings import Settings
 from caudal.sinks.documents import DocumentSink
@@ -132,13 +133,14 @@ def _feed(
     if server is not None:
         url = server.running
     else:
-        secret = settings.finnhub_token
+        section = TradesSettings.of(settings)
+        secret = section.finnhub_token
         if secret is None or not secret.get_secret_value():
             raise CaudalError(
                 "--feed finnhub needs an API token",
                 "get a free one at https://finnhub.io and export CAUDAL_FINNHUB_TOKEN=...",
             )
-        url, token = settings.finnhub_url, secret.get_secret_value()
+        url, token = section.finnhub_url, secret.get_secret_value()
     bars = options.windows
     return TradeFeed(
         url,

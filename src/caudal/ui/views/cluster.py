@@ -1,5 +1,8 @@
-"""Cluster page: brokers, topics, consumer groups with lag and the running queries, as
-``caudal status`` prints them. Layout only; reading lives in ``caudal.ui.cluster_data``.
+"""The Kafka cluster and what runs on it, as `caudal status` prints it: brokers, topics with
+partitions, replication, end offsets and records/s, consumer groups with their lag, and the
+running pipelines' queries with rate, batch duration, state and last progress.
+
+Layout only; reading lives in ``caudal.ui.cluster_data``.
 """
 
 from __future__ import annotations
