@@ -38,6 +38,8 @@ bench: install
 	$(BIN)/python benchmarks/emergencies.py
 	$(BIN)/python benchmarks/trades.py
 	$(BIN)/python benchmarks/lakehouse.py
+	$(BIN)/python benchmarks/trades_stages.py
+	$(BIN)/python benchmarks/lakehouse_stages.py
 	$(BIN)/python benchmarks/summary.py
 
 clean:
