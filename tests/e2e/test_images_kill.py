@@ -3,8 +3,8 @@
 600 requests, not 100,000: each is an image fetched from the object store, decoded and put
 through the CNN, then upserted into PostgreSQL; at ~65 images/s on a busy 2-core machine
 100,000 would be ~25 minutes a pass, per variant, in a suite already near CI's limit
-(docs/reliability.md). 600 (the 20 sample images 30 times), in batches capped so that the stream outlasts the
-kills, take minutes.
+(docs/reliability.md). 600 (the 20 sample images 30 times), in batches capped so that the
+stream outlasts the kills, take minutes.
 """
 
 from __future__ import annotations
