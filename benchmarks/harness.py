@@ -15,7 +15,7 @@ import os
 import platform
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +48,16 @@ def percentiles(values: Iterable[float], unit: str = "s") -> str:
 def p99(values: Iterable[float]) -> float:
     data = np.asarray(list(values), dtype=float)
     return float(np.percentile(data, 99)) if data.size else float("nan")
+
+
+def best_of(job: Callable[[], object], repeat: int) -> float:
+    """Seconds of the fastest of ``repeat`` runs of ``job`` (a stage's cost, not its noise)."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        job()
+        times.append(time.perf_counter() - started)
+    return min(times)
 
 
 class PeakMemory:

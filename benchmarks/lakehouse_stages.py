@@ -18,12 +18,11 @@ from __future__ import annotations
 import argparse
 import shutil
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
-from harness import machine
+from harness import best_of, machine
 
 from caudal.pipelines.lakehouse import spec
 from caudal.pipelines.lakehouse.bronze import BINARY_FILE_SCHEMA
@@ -51,15 +50,6 @@ def parse(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     for batch in batches:
         for path, size in zip(batch["path"].to_pylist(), batch["length"].to_pylist(), strict=True):
             yield from read_file(DATASET, path, size, 1 << 40)
-
-
-def best(job: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        job()
-        times.append(time.perf_counter() - started)
-    return min(times)
 
 
 def main() -> None:
@@ -99,7 +89,7 @@ def main() -> None:
     print(f"{mib:,.0f} MiB of inventory CSV in {files} files, best of {args.repeat}\n")
     print("| stage | seconds | MiB/s |\n|---|---|---|")
     for name, job in stages:
-        seconds = best(job, args.repeat)
+        seconds = best_of(job, args.repeat)
         print(f"| {name} | {seconds:.2f} | {mib / seconds:,.1f} |", flush=True)
     spark.stop()
     shutil.rmtree(work, ignore_errors=True)

@@ -21,12 +21,11 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harness import machine
+from harness import best_of, machine
 
 from caudal.pipelines.trades.job import Windows, bars, parse
 from caudal.pipelines.trades.market import DEFAULT_SYMBOLS, MarketSimulator
@@ -48,15 +47,6 @@ def trade_values(n: int) -> list[tuple[bytes, int, int]]:
                     value = json.dumps({**trade, "rx": trade["t"] + 5}).encode()
                     rows.append((value, len(rows) % 2, len(rows) // 2))
     return rows[:n]
-
-
-def timed(job: Callable[[], None], repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        started = time.perf_counter()
-        job()
-        best = min(best, time.perf_counter() - started)
-    return best
 
 
 def main() -> None:
@@ -90,7 +80,7 @@ def main() -> None:
     print("| stage | seconds | µs per trade | trades/s |\n|---|---|---|---|")
     for name, job in stages:
         job()  # warm: code generation, first-run JIT
-        seconds = timed(job, args.repeat)
+        seconds = best_of(job, args.repeat)
         print(
             f"| {name} | {seconds:.2f} | {seconds / args.trades * 1e6:.1f} "
             f"| {args.trades / seconds:,.0f} |",
