@@ -18,14 +18,12 @@ from __future__ import annotations
 import argparse
 import shutil
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
-import pyarrow as pa
 from harness import best_of, machine
 
 from caudal.pipelines.lakehouse import spec
-from caudal.pipelines.lakehouse.bronze import BINARY_FILE_SCHEMA
+from caudal.pipelines.lakehouse.bronze import BINARY_FILE_SCHEMA, file_parser
 from caudal.pipelines.lakehouse.generate import generate_files
 from caudal.pipelines.lakehouse.landing import read_file
 from caudal.pipelines.lakehouse.records import spark_schema
@@ -45,13 +43,6 @@ def land(folder: Path, megabytes: int) -> tuple[int, int]:
     return seed.stat().st_size * copies, copies
 
 
-def parse(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """Runs on executors: ``bronze.file_stream``'s parse, without its size limit."""
-    for batch in batches:
-        for path, size in zip(batch["path"].to_pylist(), batch["length"].to_pylist(), strict=True):
-            yield from read_file(DATASET, path, size, 1 << 40)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--mb", type=int, default=100)
@@ -66,7 +57,7 @@ def main() -> None:
         .schema(BINARY_FILE_SCHEMA)
         .load(str(folder))
         .select("path", "length")
-        .mapInArrow(parse, spark_schema(DATASET))
+        .mapInArrow(file_parser(DATASET, 1 << 40), spark_schema(DATASET))
     )
     tables = iter(range(1_000))
 

@@ -9,7 +9,7 @@ decoded by spark-avro in the JVM (``events``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -28,10 +28,11 @@ if TYPE_CHECKING:
 BINARY_FILE_SCHEMA = "path string, modificationTime timestamp, length bigint, content binary"
 
 
-def file_stream(spark: SparkSession, ctx: JobContext, dataset: Dataset) -> DataFrame:
-    folder = Layout.of(ctx.settings).landing(str(dataset.landing))
-    section = LakehouseSettings.of(ctx.settings)
-    max_bytes = int(section.max_file_mb * 2**20)
+def file_parser(
+    dataset: Dataset, max_bytes: int
+) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """The ``mapInArrow`` function: batches of ``path, length`` → bronze rows (built on the
+    driver, shipped to the executors)."""
 
     def parse(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         """Runs on executors, per Arrow batch of the file stream's paths (mapInArrow)."""
@@ -41,6 +42,13 @@ def file_stream(spark: SparkSession, ctx: JobContext, dataset: Dataset) -> DataF
             ):
                 yield from read_file(dataset, path, size, max_bytes)
 
+    return parse
+
+
+def file_stream(spark: SparkSession, ctx: JobContext, dataset: Dataset) -> DataFrame:
+    folder = Layout.of(ctx.settings).landing(str(dataset.landing))
+    section = LakehouseSettings.of(ctx.settings)
+    max_bytes = int(section.max_file_mb * 2**20)
     files = (
         spark.readStream.format("binaryFile")
         .schema(BINARY_FILE_SCHEMA)
@@ -48,7 +56,7 @@ def file_stream(spark: SparkSession, ctx: JobContext, dataset: Dataset) -> DataF
         .load(str(folder))
         .select("path", "length")
     )
-    return files.mapInArrow(parse, spark_schema(dataset))
+    return files.mapInArrow(file_parser(dataset, max_bytes), spark_schema(dataset))
 
 
 def topic_stream(
