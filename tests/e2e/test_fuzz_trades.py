@@ -83,7 +83,7 @@ FAULTS: dict[str, Callable[[st.DrawFn, dict[str, Any], int], dict[str, Any]]] = 
     },  # fmt: skip
     "volume": lambda draw, t, now: {
         **t,
-        "v": draw(st.sampled_from([10**20, 10**30, 1e300, float("nan"), 0, -3, 1e-12, "100"])),
+        "v": draw(st.sampled_from([10**10, 10**20, 1e300, float("nan"), 0, -3, 1e-12, "100"])),
     },  # fmt: skip
     "symbol": lambda draw, t, now: {**t, "s": draw(st.one_of(TEXT, st.just("x" * 100_000)))},
     "time": lambda draw, t, now: {**t, "t": _far_time(draw, now)},

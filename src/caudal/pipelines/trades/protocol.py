@@ -21,9 +21,10 @@ MAX_AGE_MS = 3_600_000
 MIN_PRICE, MAX_PRICE = 1e-8, 1e9
 """No instrument trades outside this; a price far out of it (1e308) broke the model's forecast
 (``exp`` overflow) and so the query, on every restart (found by fuzzing)."""
-MIN_VOLUME, MAX_VOLUME = 1e-8, 10**20
-"""What the bars' ``decimal(28,8)`` volumes hold: less rounds to 0 and more overflows to null,
-and Spark would drop the trade from its bar without a word (found by fuzzing)."""
+MIN_VOLUME, MAX_VOLUME = 1e-8, 10**10
+"""What the job's ``decimal(18,8)`` volumes hold: less rounds to 0 and more overflows to null,
+and Spark would drop the trade from its bar without a word (found by fuzzing). 10^10 is above
+any single trade Finnhub reports (a whale's SHIB trade is ~10^9)."""
 
 
 @dataclass(frozen=True)
