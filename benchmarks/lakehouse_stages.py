@@ -10,7 +10,9 @@ best of ``--repeat``:
 1. parse in one Python process (``landing.read_file``, pyarrow's CSV reader): the floor;
 2. Spark: list the files, parse them on the executors (``mapInArrow``, as ``bronze.file_stream``
    does), rows to a ``noop`` sink: adds the Arrow hand-off to the JVM;
-3. the same rows appended to a Delta table: adds Parquet encoding and the Delta commit.
+3. the same rows appended to a Delta table: adds Parquet encoding and the Delta commit;
+4. parse + Parquet (pyarrow), and parse + a Delta append with delta-rs (``deltalake``), in one
+   Python process: what a bronze whose rows never enter the JVM would cost per core.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+from deltalake import write_deltalake
 from harness import best_of, machine
 
 from caudal.pipelines.lakehouse import spec
@@ -61,10 +66,25 @@ def main() -> None:
     )
     tables = iter(range(1_000))
 
+    def parsed(path: Path) -> pa.Table:
+        return pa.Table.from_batches(
+            read_file(DATASET, f"file://{path}", path.stat().st_size, 1 << 40)
+        )
+
     def python_only() -> None:
         for path in sorted(folder.iterdir()):
-            for _ in read_file(DATASET, f"file://{path}", path.stat().st_size, 1 << 40):
-                pass
+            parsed(path)
+
+    def python_parquet() -> None:
+        out = work / "parquet" / str(next(tables))
+        out.mkdir(parents=True)
+        for k, path in enumerate(sorted(folder.iterdir())):
+            pq.write_table(parsed(path), out / f"part-{k}.parquet")
+
+    def python_delta() -> None:
+        out = str(work / "tables" / str(next(tables)))
+        for path in sorted(folder.iterdir()):
+            write_deltalake(out, parsed(path), mode="append")
 
     def delta() -> None:
         rows.write.format("delta").save(str(work / "tables" / str(next(tables))))
@@ -74,6 +94,8 @@ def main() -> None:
         ("Spark: files → parse on executors → noop", lambda: rows.write.format("noop").mode(
             "overwrite").save()),
         ("Spark: the same → Delta append (bronze alone)", delta),
+        ("parse + Parquet (pyarrow), one Python process", python_parquet),
+        ("parse + Delta append (delta-rs), one Python process", python_delta),
     ]  # fmt: skip
     mib = size / 2**20
     print(f"\n### Lakehouse bronze stages — {machine()}\n")
