@@ -94,6 +94,8 @@ def steady_rate(rows: pd.DataFrame) -> float:
     done = pd.to_datetime(rows["classified_at"], utc=True, format="mixed")
     first_end = done.min() + pd.Timedelta(seconds=1)
     later = done[done > first_end]
+    if later.empty:  # the whole backlog fit the first batch: no steady batch to time
+        return float("nan")
     return len(later) / (later.max() - done[done <= first_end].max()).total_seconds()
 
 
