@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 from confluent_kafka import Producer
 
+from caudal.pipelines import names
 from caudal.pipelines.alerts.feed import AlertTopics
-from caudal.pipelines.alerts.pipeline import alerts_pipeline, rejects_path
+from caudal.pipelines.alerts.pipeline import STATE_PARTITIONS, alerts_pipeline, rejects_path
 from caudal.pipelines.alerts.records import encode
 from caudal.pipelines.alerts.stamps import encode_stamp
 from caudal.pipelines.runner import run_pipeline
@@ -121,6 +122,7 @@ def test_real_and_damaged_alerts_each_written_once_with_flags(
     _orphan(bootstrap, topics.metadata)
     unreadable = _unreadable_halves(bootstrap, topics)
     out = tmp_path / "alerts.csv"
+    session_partitions = spark.conf.get("spark.sql.shuffle.partitions")
 
     summary = run_pipeline(alerts_pipeline(settings, inputs, out, watch=False), settings, once=True)
 
@@ -153,3 +155,7 @@ def test_real_and_damaged_alerts_each_written_once_with_flags(
     reasons = {Path(r["file"]).name: r["reason"] for r in rejects}
     assert set(reasons) == {"notes.avro", "empty.avro", "truncated.avro", "foreign.avro"}
     assert "not" in reasons["foreign.avro"] and "empty" in reasons["empty.avro"]
+    # the join ran on the pipeline's state partitions; the shared session kept its own
+    offsets = names.checkpoint(settings, "alerts", "classified") / "offsets" / "0"
+    assert f'"spark.sql.shuffle.partitions":"{STATE_PARTITIONS}"' in offsets.read_text()
+    assert spark.conf.get("spark.sql.shuffle.partitions") == session_partitions

@@ -77,6 +77,11 @@ class QuerySpec:
     caught_up: Callable[[], bool] | None = None
     """For inputs the runner cannot measure as topic offsets (files): True once everything
     present has been processed; ``--once`` waits for it too."""
+    state_partitions: int | None = None
+    """Shuffle (= state store) partitions of a stateful query, instead of the session's.
+    Every micro-batch commits every state store of every partition, a fixed cost per batch
+    that small state does not repay on two cores. Taken when a checkpoint is created (a
+    query keeps its count); ``spark.sql.shuffle.partitions`` in ``CAUDAL_SPARK_CONF`` wins."""
 
 
 @dataclass

@@ -11,6 +11,8 @@ import json
 import re
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -119,13 +121,38 @@ def _start_query(spec: QuerySpec, spark: SparkSession, ctx: JobContext) -> Strea
     checkpoint = names.checkpoint(ctx.settings, ctx.pipeline, spec.name)
     spec.sink.open(SinkContext(spark, checkpoint, client_config(ctx.settings, ctx.bootstrap)))
     df = spec.build(spark, ctx)
-    return (
-        df.writeStream.queryName(names.query_name(ctx.pipeline, spec.name))
-        .option("checkpointLocation", str(checkpoint))
-        .foreachBatch(spec.sink.write)
-        .trigger(processingTime=f"{spec.trigger_s} seconds")
-        .start()
-    )
+    with _query_conf(spark, _shuffle_partitions(spec, ctx.settings)):
+        return (
+            df.writeStream.queryName(names.query_name(ctx.pipeline, spec.name))
+            .option("checkpointLocation", str(checkpoint))
+            .foreachBatch(spec.sink.write)
+            .trigger(processingTime=f"{spec.trigger_s} seconds")
+            .start()
+        )
+
+
+def _shuffle_partitions(spec: QuerySpec, settings: Settings) -> dict[str, str]:
+    key = "spark.sql.shuffle.partitions"
+    if spec.state_partitions is None or key in settings.spark_conf:
+        return {}
+    return {key: str(spec.state_partitions)}
+
+
+@contextmanager
+def _query_conf(spark: SparkSession, conf: dict[str, str]) -> Iterator[None]:
+    """Session conf for the query being started only: ``start()`` clones the session's conf
+    into the query, so the session's own values are put back right after."""
+    before = {key: spark.conf.get(key, None) for key in conf}
+    for key, value in conf.items():
+        spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        for key, previous in before.items():
+            if previous is None:
+                spark.conf.unset(key)
+            else:
+                spark.conf.set(key, previous)
 
 
 class _Watch:

@@ -12,22 +12,9 @@ from caudal.cli.pipeline_commands import PipelineCommands
 from caudal.cli.run import execute
 from caudal.errors import CaudalError
 from caudal.pipelines.trades.settings import TradesSettings
-from caudal.settings import Settings
 
 app = typer.Typer(help="Market trades helpers: record a simulated feed.", no_args_is_help=True)
 FEEDS = ("simulator", "replay", "finnhub", "none")
-STATE_PARTITIONS = "2"
-
-
-def _with_state_partitions(current: Settings) -> Settings:
-    """Two shuffle (= state) partitions unless ``CAUDAL_SPARK_CONF`` says otherwise.
-
-    Every micro-batch commits the state of both stateful operators in every partition; with
-    the platform's 4 on ``local[2]`` a live batch took ~3.1 s at the median against ~0.8 s
-    with 2 (benchmarks/RESULTS.md). A query keeps the count its checkpoint started with.
-    """
-    conf = {"spark.sql.shuffle.partitions": STATE_PARTITIONS, **current.spark_conf}
-    return current.model_copy(update={"spark_conf": conf})
 
 
 def _symbols(text: str) -> tuple[str, ...]:
@@ -95,7 +82,7 @@ def run_trades(
         record=record,
         windows=Windows(bar_s, lateness_s, slide),
     )
-    current = _with_state_partitions(settings())
+    current = settings()
     metrics = PipelineMetrics("trades")
     pipeline, _ = trades_pipeline(current, options, metrics)
     url = metrics.serve(TradesSettings.of(current).metrics_port or free_port())

@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 FeedKind = Literal["simulator", "replay", "finnhub", "none"]
 log = logging.getLogger(__name__)
 LATENCY_BUCKETS = (0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 60)
+STATE_PARTITIONS = 2
+"""Both stateful operators commit every partition's store every batch: a live batch took ~3.1 s
+at the median with the platform's 4 partitions on ``local[2]``, ~0.8 s with 2 (RESULTS.md)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ def trades_pipeline(
         sink,
         trigger_s=0.5,
         stateful=True,
+        state_partitions=STATE_PARTITIONS,
     )
     pipeline = Pipeline(
         name="trades",
