@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from caudal.pipelines.emergencies.places import (
+    haversine_km,
     hospitals,
     in_spain,
     municipalities,
@@ -40,3 +41,23 @@ def test_eta_grows_with_distance() -> None:
     far = nearest_hospitals(np.array([40.0, 40.3]), np.array([-5.2, -3.70]))
     assert far.loc[0, "distancia_km"] > far.loc[1, "distancia_km"]
     assert far.loc[0, "eta_min"] > far.loc[1, "eta_min"]
+
+
+def test_nearest_by_unit_vectors_is_the_nearest_by_haversine() -> None:
+    """The UDF picks by dot product of unit vectors; over points all across Spain's boxes it
+    must pick the hospital at the smallest great-circle distance, at that distance."""
+    rng = np.random.default_rng(7)
+    lat = np.concatenate([rng.uniform(35.9, 43.9, 4000), rng.uniform(27.5, 29.5, 1000)])
+    lon = np.concatenate([rng.uniform(-9.4, 4.4, 4000), rng.uniform(-18.2, -13.3, 1000)])
+    table = hospitals()
+    every = haversine_km(
+        lat[:, None],
+        lon[:, None],
+        table["lat"].to_numpy()[None, :],
+        table["lon"].to_numpy()[None, :],
+    )
+    found = nearest_hospitals(lat, lon)
+    assert np.allclose(found["distancia_km"], np.round(every.min(axis=1), 2), atol=0.011)
+    picked = table.set_index("nombre").loc[found["hospital"]]
+    chosen = haversine_km(lat, lon, picked["lat"].to_numpy(), picked["lon"].to_numpy())
+    assert np.allclose(chosen, every.min(axis=1), atol=1e-6)
