@@ -79,7 +79,8 @@ def nearest_hospitals(lat: ArrayLike, lon: ArrayLike) -> pd.DataFrame:
 
     The nearest is the largest dot product of unit vectors (calls × hospitals, 3 multiply-adds
     each); the distance is then the haversine to that one hospital. Runs on executors (inside
-    the nearest_hospital pandas UDF): a quarter of the time the full haversine matrix took."""
+    the nearest_hospital pandas UDF): 0.03 s per 40,000 calls, against 0.43 s for the full
+    haversine matrix (benchmarks/RESULTS.md)."""
     table = hospitals()
     lat, lon = np.asarray(lat, dtype=float), np.asarray(lon, dtype=float)
     if len(table):

@@ -23,8 +23,8 @@ MIN_PRICE, MAX_PRICE = 1e-8, 1e9
 (``exp`` overflow) and so the query, on every restart (found by fuzzing)."""
 MIN_VOLUME, MAX_VOLUME = 1e-8, 10**10
 """What the job's ``decimal(18,8)`` volumes hold: less rounds to 0 and more overflows to null,
-and Spark would drop the trade from its bar without a word (found by fuzzing). 10^10 is above
-any single trade Finnhub reports (a whale's SHIB trade is ~10^9)."""
+and Spark would drop the trade from its bar without a word (found by fuzzing). A larger single
+trade is a dead letter (``volume_out_of_range``) rather than a wrong bar."""
 
 
 @dataclass(frozen=True)
