@@ -10,9 +10,12 @@ best of ``--repeat``:
 1. parse in one Python process (``landing.read_file``, pyarrow's CSV reader): the floor;
 2. Spark: list the files, parse them on the executors (``mapInArrow``, as ``bronze.file_stream``
    does), rows to a ``noop`` sink: adds the Arrow hand-off to the JVM;
-3. the same rows appended to a Delta table: adds Parquet encoding and the Delta commit;
+3. the same rows appended to a Delta table by Spark: adds Parquet encoding and the Delta
+   commit in the JVM (the pipeline's bronze before issue 17);
 4. parse + Parquet (pyarrow), and parse + a Delta append with delta-rs (``deltalake``), in one
-   Python process: what a bronze whose rows never enter the JVM would cost per core.
+   Python process: what a bronze whose rows never enter the JVM costs per core;
+5. the pipeline's bronze now: ``BronzeSink`` on one batch of every file, the executors parse
+   and write Parquet parts, the driver commits them with delta-rs.
 """
 
 from __future__ import annotations
@@ -29,10 +32,13 @@ from harness import best_of, machine
 
 from caudal.pipelines.lakehouse import spec
 from caudal.pipelines.lakehouse.bronze import BINARY_FILE_SCHEMA, file_parser
+from caudal.pipelines.lakehouse.bronze_sink import BronzeSink
 from caudal.pipelines.lakehouse.generate import generate_files
 from caudal.pipelines.lakehouse.landing import read_file
+from caudal.pipelines.lakehouse.layout import Layout
 from caudal.pipelines.lakehouse.records import spark_schema
 from caudal.settings import Settings
+from caudal.sinks.base import SinkContext
 from caudal.streaming.session import spark_session
 
 DATASET = spec.load().datasets["inventory"]
@@ -57,13 +63,13 @@ def main() -> None:
     folder = work / "landing"
     size, files = land(folder, args.mb)
     spark = spark_session(Settings(data_dir=work / "data", spark_master="local[2]"), "stages")
-    rows = (
+    paths = (
         spark.read.format("binaryFile")
         .schema(BINARY_FILE_SCHEMA)
         .load(str(folder))
         .select("path", "length")
-        .mapInArrow(file_parser(DATASET, 1 << 40), spark_schema(DATASET))
     )
+    rows = paths.mapInArrow(file_parser(DATASET, 1 << 40), spark_schema(DATASET))
     tables = iter(range(1_000))
 
     def parsed(path: Path) -> pa.Table:
@@ -89,6 +95,12 @@ def main() -> None:
     def delta() -> None:
         rows.write.format("delta").save(str(work / "tables" / str(next(tables))))
 
+    def pipeline_bronze() -> None:
+        root = work / "lakehouses" / str(next(tables))
+        sink = BronzeSink(DATASET, Layout(root), "bronze", file_parser(DATASET, 1 << 40))
+        sink.open(SinkContext(spark, root / "checkpoint"))
+        sink.write_batch(paths, 0, sink.log)
+
     stages = [
         ("parse, one Python process", python_only),
         ("Spark: files → parse on executors → noop", lambda: rows.write.format("noop").mode(
@@ -96,6 +108,7 @@ def main() -> None:
         ("Spark: the same → Delta append (bronze alone)", delta),
         ("parse + Parquet (pyarrow), one Python process", python_parquet),
         ("parse + Delta append (delta-rs), one Python process", python_delta),
+        ("the pipeline's bronze: parts written on executors, delta-rs commit", pipeline_bronze),
     ]  # fmt: skip
     mib = size / 2**20
     print(f"\n### Lakehouse bronze stages — {machine()}\n")

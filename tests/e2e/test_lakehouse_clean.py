@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from deltalake import DeltaTable
 
-from caudal.pipelines.lakehouse.sink import QUARANTINE_SCHEMA
+from caudal.pipelines.lakehouse.quarantine import QUARANTINE_SCHEMA
 from tests.support.cli import caudal, cli_env
 from tests.support.lakehouse import duck
 

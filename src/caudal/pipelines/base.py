@@ -77,6 +77,9 @@ class QuerySpec:
     caught_up: Callable[[], bool] | None = None
     """For inputs the runner cannot measure as topic offsets (files): True once everything
     present has been processed; ``--once`` waits for it too."""
+    after: str | None = None
+    """The query whose output this one reads (a table it writes): ``--once`` counts this one
+    caught up only once that one is, and only by a ``caught_up`` asked after that."""
     state_partitions: int | None = None
     """Shuffle (= state store) partitions of a stateful query, instead of the session's.
     Every micro-batch commits every state store of every partition, a fixed cost per batch

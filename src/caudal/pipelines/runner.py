@@ -201,7 +201,9 @@ class _Watch:
             return False
         if not self.targets:  # the input ends once every feeder is done
             self.targets.update({spec.name: self._ends(spec.inputs) for _, spec in pairs})
-        for q, spec in pairs:
+        for q, spec in pairs:  # in order: a query's ``after`` comes before it
+            if spec.after is not None and spec.after not in self.reached_at:
+                continue
             caught_up = spec.caught_up is None or spec.caught_up()
             if spec.name not in self.reached_at and caught_up and self._reached(q, spec):
                 self.reached_at[spec.name] = _batch(q)

@@ -11,7 +11,7 @@ import pytest
 from caudal.errors import CaudalError
 from caudal.pipelines.lakehouse import page_data as data
 from caudal.pipelines.lakehouse.layout import Layout
-from caudal.pipelines.lakehouse.sink import QUARANTINE_SCHEMA
+from caudal.pipelines.lakehouse.quarantine import QUARANTINE_SCHEMA
 from caudal.sinks.delta import DeltaTableWriter
 
 

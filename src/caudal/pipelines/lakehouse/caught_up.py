@@ -1,9 +1,12 @@
-"""Has a file query processed every landing file? Read from its own checkpoint.
+"""Has a query read all of its input? Read from its own checkpoint, not asked of Spark.
 
 Spark's file source logs the files each micro-batch took (``sources/0/<batch>``, compacted
 every few batches into ``<batch>.compact``: a version line, then one JSON entry per file); a
 batch is done once ``commits/<batch>`` exists. ``--once`` stops when every visible landing file
 is in a committed batch. The same log names the files of a batch that yield no row at all.
+A query reading a Delta table as a stream (silver reads bronze) logs the table version it has
+read up to in its offsets; it has read everything once that is past the table's last data
+commit.
 """
 
 from __future__ import annotations
@@ -60,3 +63,49 @@ def backlog(folder: Path, checkpoint: Path) -> Callable[[], bool]:
     """A check that the files present now are all committed (files landing later not awaited)."""
     present = landing_files(folder)
     return lambda: present <= committed_files(checkpoint)
+
+
+def last_data_version(table: Path) -> int:
+    """The newest version of a Delta table that added files (-1: none yet), from its log."""
+    log = table / "_delta_log"
+    commits = sorted((int(p.stem) for p in log.glob("*.json") if p.stem.isdigit()), reverse=True)
+    for version in commits:
+        if '"add"' in (log / f"{version:020d}.json").read_text():
+            return version
+    return -1
+
+
+def read_up_to(checkpoint: Path) -> int:
+    """The first Delta version a query reading a table as a stream has not read entirely.
+
+    Its source's offset in the last committed batch, ``reservoirVersion``: Delta's source
+    moves it to the next version (``index`` -1) once the last file of a version is read, and
+    stays on a version it has read in part (-1: no batch committed)."""
+    commits = [int(p.name) for p in (checkpoint / "commits").glob("*") if p.name.isdigit()]
+    if not commits:
+        return -1
+    offset = json.loads((checkpoint / "offsets" / str(max(commits))).read_text().splitlines()[-1])
+    return int(offset["reservoirVersion"])
+
+
+def has_read(table: Path, checkpoint: Path) -> bool:
+    """Has the query of ``checkpoint`` read every row the table has now?"""
+    return read_up_to(checkpoint) > last_data_version(table)
+
+
+def silver_backlog(
+    folder: Path, bronze_checkpoint: Path, bronze: Path, silver_checkpoint: Path
+) -> Callable[[], bool]:
+    """A check that the files present now are all in silver: committed to bronze, then read
+    by the silver query (files landing later not awaited)."""
+    present = landing_files(folder)
+    loaded: list[int] = []
+
+    def done() -> bool:
+        if not loaded:
+            if not present <= committed_files(bronze_checkpoint):
+                return False
+            loaded.append(last_data_version(bronze))
+        return read_up_to(silver_checkpoint) > loaded[0]
+
+    return done

@@ -37,7 +37,8 @@ def run_lakehouse(
 ) -> None:
     """Landing files + Avro sales events → bronze / silver / gold Delta tables.
 
-    One streaming query per dataset of the datasets file (CAUDAL_LAKEHOUSE_DATASETS, else ours).
+    Two streaming queries per dataset of the datasets file (CAUDAL_LAKEHOUSE_DATASETS, else
+    ours): bronze_<dataset> appends bronze, silver_<dataset> reads it into silver and gold.
 
     Files are read from <lakehouse>/landing/<dataset>/, each exactly once.
 
@@ -63,9 +64,11 @@ def run_lakehouse(
 
 
 def _quarantine_note(queries: list[QuerySpec]) -> None:
-    from caudal.pipelines.lakehouse.sink import LakehouseSink
+    from caudal.pipelines.lakehouse.bronze_sink import BronzeSink
+    from caudal.pipelines.lakehouse.silver_sink import SilverSink
 
-    rejected = sum(q.sink.quarantined for q in queries if isinstance(q.sink, LakehouseSink))
+    sinks = [q.sink for q in queries if isinstance(q.sink, BronzeSink | SilverSink)]
+    rejected = sum(sink.quarantine.count for sink in sinks)
     if rejected:
         console.print(
             f"[yellow]{rejected:,} row(s) quarantined[/]: see the quarantine table "

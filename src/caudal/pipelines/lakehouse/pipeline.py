@@ -1,64 +1,106 @@
-"""The lakehouse pipeline as the runner sees it: one query per dataset, its sink does all layers."""
+"""The lakehouse pipeline as the runner sees it: two queries per dataset, one per layer.
+
+``bronze_<dataset>`` reads landing files or a topic and appends bronze (the Python workers
+write its Parquet files); ``silver_<dataset>`` reads bronze as a Delta stream and does silver,
+quarantine and gold. Bronze never waits for silver's MERGE, so it ingests at the speed of
+parsing and writing, and silver catches up in larger batches.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from caudal.pipelines import names
-from caudal.pipelines.base import Pipeline, QuerySpec, TopicSpec
+from caudal.pipelines.base import JobContext, Pipeline, QuerySpec, TopicSpec
 from caudal.pipelines.lakehouse import bronze
-from caudal.pipelines.lakehouse.caught_up import all_files_committed, backlog, empty_files
+from caudal.pipelines.lakehouse.bronze_sink import BronzeSink
+from caudal.pipelines.lakehouse.caught_up import (
+    all_files_committed,
+    empty_files,
+    has_read,
+    silver_backlog,
+)
 from caudal.pipelines.lakehouse.layout import Layout
-from caudal.pipelines.lakehouse.sink import LakehouseSink
+from caudal.pipelines.lakehouse.settings import LakehouseSettings
+from caudal.pipelines.lakehouse.silver_sink import SilverSink
 from caudal.pipelines.lakehouse.spec import Dataset, Lakehouse, configured
 from caudal.settings import Settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
 
 NAME = "lakehouse"
 
 
-def query_name(dataset: Dataset) -> str:
+def bronze_query(dataset: Dataset) -> str:
     return f"bronze_{dataset.name}"
 
 
-def _checkpoint(settings: Settings, ds: Dataset) -> Path:
-    return names.checkpoint(settings, NAME, query_name(ds))
+def silver_query(dataset: Dataset) -> str:
+    return f"silver_{dataset.name}"
 
 
-def _caught_up(settings: Settings, ds: Dataset) -> Callable[[], bool]:
-    folder = Layout.of(settings).landing(str(ds.landing))
-    return partial(all_files_committed, folder, _checkpoint(settings, ds))
+def _checkpoint(settings: Settings, query: str) -> Path:
+    return names.checkpoint(settings, NAME, query)
 
 
-def _query(
-    settings: Settings, lake: Lakehouse, ds: Dataset, registry_url: str, chosen: list[Dataset]
-) -> QuerySpec:
-    layout, name = Layout.of(settings), query_name(ds)
+def _bronze(settings: Settings, ds: Dataset, registry_url: str) -> QuerySpec:
+    layout, name = Layout.of(settings), bronze_query(ds)
+    if ds.is_stream:
+        sink = BronzeSink(ds, layout, name)
+        build = partial(bronze.topic_stream, dataset=ds, registry_url=registry_url)
+        return QuerySpec(name, [settings.topic(str(ds.topic))], build, sink)
+    max_bytes = int(LakehouseSettings.of(settings).max_file_mb * 2**20)
+    checkpoint = _checkpoint(settings, name)
+    parse = bronze.file_parser(ds, max_bytes)
+    sink = BronzeSink(ds, layout, name, parse, partial(empty_files, checkpoint))
+    folder = layout.landing(str(ds.landing))
+    caught_up = partial(all_files_committed, folder, checkpoint)
+    return QuerySpec(name, [], partial(bronze.file_stream, dataset=ds), sink, caught_up=caught_up)
+
+
+def _silver(settings: Settings, lake: Lakehouse, ds: Dataset, chosen: list[Dataset]) -> QuerySpec:
+    layout, name = Layout.of(settings), silver_query(ds)
     referenced = {e.dataset for e in ds.expectations if e.rule == "references"}
     upstream = {
-        d.name: partial(backlog, layout.landing(str(d.landing)), _checkpoint(settings, d))
-        for d in chosen
-        if d.name in referenced and not d.is_stream
+        d.name: _in_silver(settings, d) for d in chosen if d.name in referenced and not d.is_stream
     }
-    empty = None if ds.is_stream else partial(empty_files, _checkpoint(settings, ds))
-    sink = LakehouseSink(lake, ds, layout, name, upstream, empty)
-    if ds.is_stream:
-        return QuerySpec(
-            name,
-            [settings.topic(str(ds.topic))],
-            partial(bronze.topic_stream, dataset=ds, registry_url=registry_url),
-            sink,
-        )
+    sink = SilverSink(lake, ds, layout, name, upstream)
+    table = layout.table("bronze", ds.name)
     return QuerySpec(
-        name, [], partial(bronze.file_stream, dataset=ds), sink, caught_up=_caught_up(settings, ds)
+        name,
+        [],
+        partial(_read_bronze, table=table),
+        sink,
+        caught_up=partial(has_read, table, _checkpoint(settings, name)),
+        after=bronze_query(ds),
     )
+
+
+def _in_silver(settings: Settings, ds: Dataset) -> Callable[[], Callable[[], bool]]:
+    layout = Layout.of(settings)
+    return partial(
+        silver_backlog,
+        layout.landing(str(ds.landing)),
+        _checkpoint(settings, bronze_query(ds)),
+        layout.table("bronze", ds.name),
+        _checkpoint(settings, silver_query(ds)),
+    )
+
+
+def _read_bronze(spark: SparkSession, ctx: JobContext, table: Path) -> DataFrame:
+    """Bronze's new commits as a stream; the table exists (its bronze sink made it)."""
+    return spark.readStream.format("delta").load(str(table))
 
 
 def lakehouse_pipeline(
     settings: Settings, registry_url: str, only: list[str] | None = None
 ) -> Pipeline:
-    """Every dataset of the datasets file (or ``only`` those), each a streaming query."""
+    """Every dataset of the datasets file (or ``only`` those): its bronze query, and after
+    all of those (their sinks create the bronze tables) its silver query."""
     lake = configured(settings)
     chosen = [ds for name, ds in lake.datasets.items() if not only or name in only]
     layout = Layout.of(settings)
@@ -68,7 +110,8 @@ def lakehouse_pipeline(
         description=f"landing files + Avro topics → bronze/silver/gold Delta in {layout.root}",
         topics=[TopicSpec(settings.topic(str(ds.topic)), 2) for ds in chosen if ds.is_stream],
         feeders=[],
-        queries=[_query(settings, lake, ds, registry_url, chosen) for ds in chosen],
+        queries=[_bronze(settings, ds, registry_url) for ds in chosen]
+        + [_silver(settings, lake, ds, chosen) for ds in chosen],
         outputs=[str(layout.root)],
         start=lambda _spark, _ctx: _make_folders(landing),
     )
