@@ -77,6 +77,9 @@ class QuerySpec:
     caught_up: Callable[[], bool] | None = None
     """For inputs the runner cannot measure as topic offsets (files): True once everything
     present has been processed; ``--once`` waits for it too."""
+    pool: str | None = None
+    """Spark's fair-scheduler pool for the query's jobs (``streaming/pools.xml``): ``ingest``
+    for a query reading the pipeline's input, ``refine`` for one reading another's output."""
     after: str | None = None
     """The query whose output this one reads (a table it writes): ``--once`` counts this one
     caught up only once that one is, and only by a ``caught_up`` asked after that."""

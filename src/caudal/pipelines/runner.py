@@ -121,7 +121,7 @@ def _start_query(spec: QuerySpec, spark: SparkSession, ctx: JobContext) -> Strea
     checkpoint = names.checkpoint(ctx.settings, ctx.pipeline, spec.name)
     spec.sink.open(SinkContext(spark, checkpoint, client_config(ctx.settings, ctx.bootstrap)))
     df = spec.build(spark, ctx)
-    with _query_conf(spark, _shuffle_partitions(spec, ctx.settings)):
+    with _query_conf(spark, _shuffle_partitions(spec, ctx.settings)), _pool(spark, spec.pool):
         return (
             df.writeStream.queryName(names.query_name(ctx.pipeline, spec.name))
             .option("checkpointLocation", str(checkpoint))
@@ -129,6 +129,18 @@ def _start_query(spec: QuerySpec, spark: SparkSession, ctx: JobContext) -> Strea
             .trigger(processingTime=f"{spec.trigger_s} seconds")
             .start()
         )
+
+
+@contextmanager
+def _pool(spark: SparkSession, pool: str | None) -> Iterator[None]:
+    """The scheduler pool of the query being started: its thread inherits the caller's local
+    properties at ``start()``, and ``foreachBatch`` runs its jobs on that thread."""
+    key = "spark.scheduler.pool"
+    spark.sparkContext.setLocalProperty(key, pool)  # type: ignore[arg-type]  # None clears it
+    try:
+        yield
+    finally:
+        spark.sparkContext.setLocalProperty(key, None)  # type: ignore[arg-type]
 
 
 def _shuffle_partitions(spec: QuerySpec, settings: Settings) -> dict[str, str]:

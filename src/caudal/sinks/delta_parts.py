@@ -17,11 +17,13 @@ import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from deltalake import DeltaTable, Schema
-from deltalake.transaction import AddAction, CommitProperties, RemoveAction, Transaction
+
+if TYPE_CHECKING:
+    from deltalake import DeltaTable
 
 PART_FIELDS = [
     pa.field("part_path", pa.string()),
@@ -78,7 +80,8 @@ class PartWriter:
 
 
 class PartsTable:
-    """A Delta table that parts are committed to; runs on the driver."""
+    """A Delta table that parts are committed to; runs on the driver (``deltalake`` is
+    imported here only: the executors' Python workers start without it)."""
 
     def __init__(self, path: Path, partition_by: list[str] | None = None) -> None:
         self.path = path.resolve()
@@ -87,6 +90,8 @@ class PartsTable:
     def ensure(self, schema: pa.Schema) -> None:
         """Create the table, empty, or add the columns of ``schema`` it lacks (before a query
         starts, so a stream reading the table starts with every column)."""
+        from deltalake import DeltaTable, Schema
+
         if not DeltaTable.is_deltatable(str(self.path)):
             DeltaTable.create(self.path, schema, mode="ignore", partition_by=self.partition_by)
             return
@@ -98,14 +103,16 @@ class PartsTable:
 
     def committed(self, app_id: str, version: int) -> bool:
         """Has this table a commit of ``app_id`` at ``version`` or later?"""
-        done = DeltaTable(self.path).transaction_version(app_id)
+        done = self._table().transaction_version(app_id)
         return done is not None and done >= version
 
     def commit(
         self, parts: list[Part], partition: dict[str, str], app_id: str, version: int
     ) -> None:
         """All of a batch's parts in one commit with ``txn(app_id, version)``."""
-        table = DeltaTable(self.path)
+        from deltalake.transaction import AddAction, CommitProperties, RemoveAction, Transaction
+
+        table = self._table()
         actions: list[AddAction | RemoveAction] = [
             AddAction(p.path, p.bytes, partition, p.modified, True, _stats(p))
             for p in parts
@@ -118,6 +125,11 @@ class PartsTable:
             self.partition_by,
             commit_properties=CommitProperties(app_transactions=[Transaction(app_id, version)]),
         )
+
+    def _table(self) -> DeltaTable:
+        from deltalake import DeltaTable
+
+        return DeltaTable(self.path)
 
 
 def _stats(part: Part) -> str:

@@ -21,6 +21,9 @@ from caudal.streaming.java import find_java_home
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+POOLS = Path(__file__).with_name("pools.xml")
+"""Fair-scheduler pools a query may name (``QuerySpec.pool``); one that names none is FIFO."""
+
 
 def _prepare_environment() -> None:
     """Spark's Python workers must run this interpreter and connect back over loopback."""
@@ -58,6 +61,8 @@ def spark_session(settings: Settings, app_name: str = "caudal") -> SparkSession:
         .config("spark.sql.streaming.checkpointLocation", str(settings.checkpoint_dir.resolve()))
         .config("spark.driver.host", os.environ["SPARK_LOCAL_IP"])
         .config("spark.python.worker.reuse", "true")
+        .config("spark.scheduler.mode", "FAIR")
+        .config("spark.scheduler.allocation.file", str(POOLS))
         .config("spark.sql.warehouse.dir", str((settings.data_dir / "warehouse").resolve()))
         .config("spark.jars", ",".join(str(j) for j in jars))  # CAUDAL_SPARK_CONF may override
         .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")

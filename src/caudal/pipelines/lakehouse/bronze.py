@@ -39,12 +39,13 @@ REJECT_ONLY = ("_rule", "_reason", "_raw")
 """Columns of a rejected row only: bronze rows have none of them."""
 STAMPS = [pa.field("_ingested_at", pa.timestamp("us", tz="UTC")), pa.field("_batch_id", pa.int64())]
 OUT_SCHEMA = pa.schema(
-    PART_FIELDS
+    [*PART_FIELDS, pa.field("part_rejects", pa.int64())]
     + [pa.field(c, pa.string()) for c in REJECT_ONLY]
     + [pa.field(c, pa.string()) for c in ("_source_file", "_topic")]
     + [pa.field(c, pa.int64()) for c in ("_row", "_partition", "_offset")]
 )
-"""What a bronze task hands back: a part (``part_*`` set) or a rejected input (``_rule`` set)."""
+"""What a bronze task hands back: rejected inputs (``_rule`` set), then one summary row
+(``part_*`` set: its part, if it wrote one, and how many rows it rejected)."""
 
 
 def file_schema(dataset: Dataset) -> pa.Schema:
@@ -92,19 +93,20 @@ def bronze_writer(
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         """Runs on executors: one part per task, streamed as the rows come."""
-        part = PartWriter(table, partition(ingested_at), write)
+        part, rejects = PartWriter(table, partition(ingested_at), write), 0
         for batch in parse(batches) if parse else batches:
             rejected = pc.is_valid(batch["_rule"])
             if pc.any(rejected).as_py():
                 yield _rejects(batch.filter(rejected))
+                rejects += pc.count(batch["_rule"]).as_py()
             good = batch.filter(pc.invert(rejected))
             n = good.num_rows
             stamps = [pa.repeat(stamped_at, n), pa.repeat(pa.scalar(batch_id, pa.int64()), n)]
             columns = [good[f.name] for f in schema if f not in STAMPS] + stamps
             part.write(pa.RecordBatch.from_arrays(columns, schema=schema))
         done = part.close()
-        if done is not None:
-            yield _part(done)
+        if done is not None or rejects:
+            yield _part(done or Part("", 0, 0, 0), rejects)
 
     return run
 
@@ -119,10 +121,12 @@ def _rejects(batch: pa.RecordBatch) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(columns, schema=OUT_SCHEMA)
 
 
-def _part(part: Part) -> pa.RecordBatch:
-    """Runs on executors (bronze_writer)."""
+def _part(part: Part, rejects: int) -> pa.RecordBatch:
+    """The task's summary row: its part and how many rejects it handed back before.
+
+    Runs on executors (bronze_writer)."""
     values = {"part_path": part.path, "part_bytes": part.bytes, "part_rows": part.rows}
-    values["part_modified"] = part.modified
+    values |= {"part_modified": part.modified, "part_rejects": rejects}
     return pa.RecordBatch.from_pylist([values], schema=OUT_SCHEMA)
 
 

@@ -79,16 +79,16 @@ class BronzeSink(BatchSink):
         run = bronze_writer(self.dataset, str(self.table.path), batch_id, now, self.parse, write)
         out = df.mapInArrow(run, from_arrow_schema(OUT_SCHEMA)).persist()
         try:
+            summaries = out.where("part_rows IS NOT NULL").collect()
             parts = [
-                Part(r.part_path, r.part_bytes, r.part_rows, r.part_modified)
-                for r in out.where("part_rows IS NOT NULL").collect()
+                Part(r.part_path, r.part_bytes, r.part_rows, r.part_modified) for r in summaries
             ]
             if write and any(p.path for p in parts):
                 self.table.commit(parts, partition(now), self.app_id, batch_id)
             rejects = out.where("_rule IS NOT NULL").select(
                 F.lit("bronze").alias("layer"), "_rule", "_reason", "_raw", source().alias("_src")
             )
-            bad = rejects.count()
+            bad = sum(r.part_rejects for r in summaries)
             rejects, empty = self._with_empty_files(rejects, batch_id)
             app_id = f"{self.app_id}.bronze"
             quarantined = self.quarantine.add(rejects, bad + empty, batch_id, app_id)

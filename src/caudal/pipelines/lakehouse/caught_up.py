@@ -28,7 +28,7 @@ def landing_files(folder: Path) -> set[str]:
     }
 
 
-def _entries(checkpoint: Path) -> Iterator[tuple[int, str]]:
+def logged_files(checkpoint: Path) -> Iterator[tuple[int, str]]:
     """(batch id, local path) of every file the source logged."""
     for log in (checkpoint / "sources" / "0").glob("*"):
         if log.name.startswith("."):
@@ -43,14 +43,14 @@ def committed_files(checkpoint: Path) -> set[str]:
     if not commits:
         return set()
     last = max(commits)
-    return {path for batch, path in _entries(checkpoint) if batch <= last}
+    return {path for batch, path in logged_files(checkpoint) if batch <= last}
 
 
 def empty_files(checkpoint: Path, batch_id: int) -> list[str]:
     """Files of one micro-batch that are empty: Spark makes no split, so no row, for those."""
     return sorted(
         path
-        for batch, path in _entries(checkpoint)
+        for batch, path in logged_files(checkpoint)
         if batch == batch_id and Path(path).is_file() and Path(path).stat().st_size == 0
     )
 

@@ -2,8 +2,9 @@
 
 ``bronze_<dataset>`` reads landing files or a topic and appends bronze (the Python workers
 write its Parquet files); ``silver_<dataset>`` reads bronze as a Delta stream and does silver,
-quarantine and gold. Bronze never waits for silver's MERGE, so it ingests at the speed of
-parsing and writing, and silver catches up in larger batches.
+quarantine and gold. Bronze never waits for silver's MERGE, and its jobs go first when both
+want the cores (scheduler pools), so it ingests at the speed of parsing and writing, and silver
+catches up in larger batches.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def _bronze(settings: Settings, ds: Dataset, registry_url: str) -> QuerySpec:
     if ds.is_stream:
         sink = BronzeSink(ds, layout, name)
         build = partial(bronze.topic_stream, dataset=ds, registry_url=registry_url)
-        return QuerySpec(name, [settings.topic(str(ds.topic))], build, sink)
+        return QuerySpec(name, [settings.topic(str(ds.topic))], build, sink, pool="ingest")
     max_bytes = int(LakehouseSettings.of(settings).max_file_mb * 2**20)
     checkpoint = _checkpoint(settings, name)
     parse = bronze.file_parser(ds, max_bytes)
@@ -76,6 +77,7 @@ def _silver(settings: Settings, lake: Lakehouse, ds: Dataset, chosen: list[Datas
         partial(_read_bronze, table=table),
         sink,
         caught_up=partial(has_read, table, _checkpoint(settings, name)),
+        pool="refine",
         after=bronze_query(ds),
     )
 
