@@ -60,6 +60,35 @@ def best_of(job: Callable[[], object], repeat: int) -> float:
     return min(times)
 
 
+def cached_records(spark: Any, rows: list[tuple[bytes, int, int]]) -> Any:
+    """``(value, partition, offset)`` rows as a cached DataFrame of Kafka-like rows in two
+    partitions (``local[2]``): a stage benchmark's input, read from memory every run."""
+    records = spark.createDataFrame(rows, "value binary, partition int, offset long")
+    records = records.repartition(2).cache()
+    records.count()
+    return records
+
+
+def noop(df: Any) -> Callable[[], None]:
+    """A batch job computing every row of ``df`` and writing nowhere: a stage's cost alone."""
+    return lambda: df.write.format("noop").mode("overwrite").save()
+
+
+def time_stages(
+    stages: list[tuple[str, Callable[[], object]]], count: int, unit: str, repeat: int
+) -> None:
+    """Print a Markdown row per stage: best of ``repeat`` after a warm-up run (code
+    generation, first-run JIT), in seconds, µs per ``unit`` and ``unit``s per second."""
+    print(f"| stage | seconds | µs per {unit} | {unit}s/s |\n|---|---|---|---|")
+    for name, job in stages:
+        job()
+        seconds = best_of(job, repeat)
+        print(
+            f"| {name} | {seconds:.2f} | {seconds / count * 1e6:.1f} | {count / seconds:,.0f} |",
+            flush=True,
+        )
+
+
 class PeakMemory:
     """Peak resident memory of the whole run, sampled twice a second.
 
