@@ -15,18 +15,13 @@ breaks them) are put in a cached DataFrame of Kafka-like rows and each stage of
 
 from __future__ import annotations
 
-import argparse
-import tempfile
 import threading
-from pathlib import Path
 
-from harness import cached_records, machine, noop, time_stages
+from harness import cached_records, noop, stage_options, stage_session, time_stages
 
 from caudal.pipelines.emergencies.calls import CALL_SCHEMA, JSON_OPTIONS, validated
 from caudal.pipelines.emergencies.feed import CallFeed
 from caudal.pipelines.feeder import FeedCounters
-from caudal.settings import Settings
-from caudal.streaming.session import spark_session
 
 
 def call_values(n: int) -> list[tuple[bytes, int, int]]:
@@ -37,14 +32,10 @@ def call_values(n: int) -> list[tuple[bytes, int, int]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--calls", type=int, default=200_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+    args = stage_options(__doc__, "calls", 200_000)
     from pyspark.sql import functions as F
 
-    work = Path(tempfile.mkdtemp(prefix="bench-emergencies-stages-"))
-    spark = spark_session(Settings(data_dir=work, spark_master="local[2]"), "bench-calls-stages")
+    spark = stage_session("bench-emergencies-stages")
     raw = cached_records(spark, call_values(args.calls))
     text = F.col("value").cast("string")
     call = F.from_json(text, CALL_SCHEMA, JSON_OPTIONS).alias("call")
@@ -55,9 +46,7 @@ def main() -> None:
         ("+ from_json, call schema and map of variants", noop(raw.select("*", call, fields))),
         ("calls.validated (the pipeline)", noop(validated(raw))),
     ]
-    print(f"\n### Emergencies validation stages — {machine()}\n")
-    print(f"{args.calls:,} calls (1 % broken), batch jobs to `noop`, best of {args.repeat}\n")
-    time_stages(stages, args.calls, "call", args.repeat)
+    time_stages("Emergencies validation stages", stages, args.calls, "call", args.repeat)
     spark.stop()
 
 

@@ -18,17 +18,12 @@ share of a streaming batch from Spark's operator metrics.
 
 from __future__ import annotations
 
-import argparse
 import json
-import tempfile
-from pathlib import Path
 
-from harness import cached_records, machine, noop, time_stages
+from harness import cached_records, noop, stage_options, stage_session, time_stages
 
 from caudal.pipelines.trades.job import Windows, bars, parse
 from caudal.pipelines.trades.market import DEFAULT_SYMBOLS, MarketSimulator
-from caudal.settings import Settings
-from caudal.streaming.session import spark_session
 
 
 def trade_values(n: int) -> list[tuple[bytes, int, int]]:
@@ -45,14 +40,10 @@ def trade_values(n: int) -> list[tuple[bytes, int, int]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--trades", type=int, default=500_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+    args = stage_options(__doc__, "trades", 500_000)
     from pyspark.sql import functions as F
 
-    work = Path(tempfile.mkdtemp(prefix="bench-trades-stages-"))
-    spark = spark_session(Settings(data_dir=work, spark_master="local[2]"), "bench-trades-stages")
+    spark = stage_session("bench-trades-stages")
     raw = cached_records(spark, trade_values(args.trades))
     windows = Windows()
     as_double = parse(raw).withColumn("v", F.col("v").cast("double"))
@@ -62,9 +53,7 @@ def main() -> None:
         ("+ bars, decimal volume (the pipeline)", noop(bars(parse(raw), windows))),
         ("+ bars, volume as double", noop(bars(as_double, windows))),
     ]
-    print(f"\n### Trades stages — {machine()}\n")
-    print(f"{args.trades:,} trades, batch jobs to `noop`, best of {args.repeat}\n")
-    time_stages(stages, args.trades, "trade", args.repeat)
+    time_stages("Trades stages", stages, args.trades, "trade", args.repeat)
     spark.stop()
 
 
