@@ -10,9 +10,11 @@ at the top of RESULTS.md.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -58,6 +60,59 @@ def best_of(job: Callable[[], object], repeat: int) -> float:
         job()
         times.append(time.perf_counter() - started)
     return min(times)
+
+
+def stage_options(doc: str | None, records: str, default: int) -> argparse.Namespace:
+    """A stage benchmark's command line: how many records (``--<records>``), ``--repeat``."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument(f"--{records}", type=int, default=default)
+    parser.add_argument("--repeat", type=int, default=3)
+    return parser.parse_args()
+
+
+def stage_session(name: str) -> Any:
+    """A ``local[2]`` Spark session (the pipelines' benchmark master), data in a fresh folder."""
+    from caudal.settings import Settings
+    from caudal.streaming.session import spark_session
+
+    work = Path(tempfile.mkdtemp(prefix=f"{name}-"))
+    return spark_session(Settings(data_dir=work, spark_master="local[2]"), name)
+
+
+def cached_records(spark: Any, rows: list[tuple[bytes, int, int]]) -> Any:
+    """``(value, partition, offset)`` rows as a cached DataFrame of Kafka-like rows in two
+    partitions (``local[2]``): a stage benchmark's input, read from memory every run."""
+    records = spark.createDataFrame(rows, "value binary, partition int, offset long")
+    records = records.repartition(2).cache()
+    records.count()
+    return records
+
+
+def noop(df: Any) -> Callable[[], None]:
+    """A batch job computing every row of ``df`` and writing nowhere: a stage's cost alone."""
+    return lambda: df.write.format("noop").mode("overwrite").save()
+
+
+def time_stages(
+    title: str,
+    stages: list[tuple[str, Callable[[], object]]],
+    count: int,
+    unit: str,
+    repeat: int,
+) -> None:
+    """Print ``title``'s table, a row per stage: batch jobs to ``noop`` over ``count`` records,
+    best of ``repeat`` after a warm-up run (code generation, first-run JIT), in seconds, µs
+    per ``unit`` and ``unit``s per second."""
+    print(f"\n### {title} — {machine()}\n")
+    print(f"{count:,} {unit}s, batch jobs to `noop`, best of {repeat}\n")
+    print(f"| stage | seconds | µs per {unit} | {unit}s/s |\n|---|---|---|---|")
+    for name, job in stages:
+        job()
+        seconds = best_of(job, repeat)
+        print(
+            f"| {name} | {seconds:.2f} | {seconds / count * 1e6:.1f} | {count / seconds:,.0f} |",
+            flush=True,
+        )
 
 
 class PeakMemory:

@@ -18,22 +18,12 @@ share of a streaming batch from Spark's operator metrics.
 
 from __future__ import annotations
 
-import argparse
 import json
-import tempfile
-from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING
 
-from harness import best_of, machine
+from harness import cached_records, noop, stage_options, stage_session, time_stages
 
 from caudal.pipelines.trades.job import Windows, bars, parse
 from caudal.pipelines.trades.market import DEFAULT_SYMBOLS, MarketSimulator
-from caudal.settings import Settings
-from caudal.streaming.session import spark_session
-
-if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
 
 
 def trade_values(n: int) -> list[tuple[bytes, int, int]]:
@@ -50,42 +40,20 @@ def trade_values(n: int) -> list[tuple[bytes, int, int]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--trades", type=int, default=500_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+    args = stage_options(__doc__, "trades", 500_000)
     from pyspark.sql import functions as F
 
-    work = Path(tempfile.mkdtemp(prefix="bench-trades-stages-"))
-    spark = spark_session(Settings(data_dir=work, spark_master="local[2]"), "bench-trades-stages")
-    raw = spark.createDataFrame(
-        trade_values(args.trades), "value binary, partition int, offset long"
-    ).repartition(2)
-    raw = raw.cache()
-    raw.count()
+    spark = stage_session("bench-trades-stages")
+    raw = cached_records(spark, trade_values(args.trades))
     windows = Windows()
-
-    def run(df: DataFrame) -> Callable[[], None]:
-        return lambda: df.write.format("noop").mode("overwrite").save()
-
     as_double = parse(raw).withColumn("v", F.col("v").cast("double"))
     stages = [
-        ("read the cached rows", run(raw)),
-        ("+ from_json (job.parse)", run(parse(raw))),
-        ("+ bars, decimal volume (the pipeline)", run(bars(parse(raw), windows))),
-        ("+ bars, volume as double", run(bars(as_double, windows))),
+        ("read the cached rows", noop(raw)),
+        ("+ from_json (job.parse)", noop(parse(raw))),
+        ("+ bars, decimal volume (the pipeline)", noop(bars(parse(raw), windows))),
+        ("+ bars, volume as double", noop(bars(as_double, windows))),
     ]
-    print(f"\n### Trades stages — {machine()}\n")
-    print(f"{args.trades:,} trades, batch jobs to `noop`, best of {args.repeat}\n")
-    print("| stage | seconds | µs per trade | trades/s |\n|---|---|---|---|")
-    for name, job in stages:
-        job()  # warm: code generation, first-run JIT
-        seconds = best_of(job, args.repeat)
-        print(
-            f"| {name} | {seconds:.2f} | {seconds / args.trades * 1e6:.1f} "
-            f"| {args.trades / seconds:,.0f} |",
-            flush=True,
-        )
+    time_stages("Trades stages", stages, args.trades, "trade", args.repeat)
     spark.stop()
 
 

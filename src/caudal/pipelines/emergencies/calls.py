@@ -12,11 +12,23 @@ their JSON type; and in the call schema, for typed values. A field of the wrong 
 reads as null in the call schema, or, read into a string (Spark reads ``112`` as ``"112"``),
 as a text no check accepts; only the free-text fields need their variant's type. (Taking
 every field out of the variant instead costs a literal and a cast per value in Spark 4.2.)
+
+A field with a value in the call schema is a field the record names, so a record whose every
+field reads (every valid call) skips the set difference that lists missing fields: 9–26 %
+less JVM CPU per call in ``validated`` (200,000 feed calls, old and new interleaved, best of 5,
+five runs on a 2-core machine under other load; wall times there were too noisy to tell).
+Measured and left: one parse as a single ``VARIANT`` cast to the call struct, or the map
+alone with a cast per field, both slower than the two parses; ``json_object_keys`` for the
+field names is a second tokenization costing nearly what the map does; and skipping the map
+for valid calls would need a cheap proof that no field is named twice or beyond the thirteen
+and that the free-text fields are strings, which no Spark 4.2 function gives without a parse.
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Collection
+from functools import reduce
 from typing import TYPE_CHECKING
 
 from caudal.pipelines.emergencies.incidents import BY_TIPO, SERVICIOS, URGENCIAS
@@ -172,6 +184,14 @@ def _not_an_object(text: Column) -> Column:
     )
 
 
+def _all_read() -> Column:
+    """Every field has a value in the call schema, so the record names them all: 13 null
+    checks (JVM, on the executors) spare a valid call the set difference of its names."""
+    from pyspark.sql import functions as F
+
+    return reduce(operator.and_, (F.col("call")[f].isNotNull() for f in FIELDS))
+
+
 def _reason(value: Column, text: Column) -> Column:
     """The first thing wrong with a record, in the order a reader would check it, or null.
 
@@ -199,7 +219,7 @@ def _reason(value: Column, text: Column) -> Column:
         F.when(~F.is_valid_utf8(value), "not JSON: not UTF-8 text"),
         F.when(fields.isNull(), _not_an_object(text)),
         F.when(
-            F.size(missing) > 0,
+            ~_all_read() & (F.size(missing) > 0),
             F.concat(F.lit("missing field(s): "), F.array_join(missing, ", ")),
         ),
         F.when(
