@@ -1,6 +1,7 @@
 """Lakehouse: landing CSV → bronze MB/s and rows/s, events/s → bronze, file → gold freshness.
 
-    .venv/bin/python benchmarks/lakehouse.py [--mb 200] [--events 100000] [--samples 5]
+    .venv/bin/python benchmarks/lakehouse.py [--mb 400] [--files-per-batch 4] [--events 100000]
+        [--samples 5]
 
 Throughput runs ``caudal run lakehouse --once`` in-process on one dataset at a time, Spark
 already started (as a long-running job would be), the landing files taken ``--files-per-batch``
@@ -141,10 +142,10 @@ def freshness(env: dict[str, str], layout: Layout, samples: int) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mb", type=int, default=200)
+    parser.add_argument("--mb", type=int, default=400)
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--samples", type=int, default=5)
-    parser.add_argument("--files-per-batch", type=int, default=2)
+    parser.add_argument("--files-per-batch", type=int, default=4)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-lakehouse-"))
     settings = Settings(

@@ -82,7 +82,8 @@ class QuerySpec:
     for a query reading the pipeline's input, ``refine`` for one reading another's output."""
     after: str | None = None
     """The query whose output this one reads (a table it writes): ``--once`` counts this one
-    caught up only once that one is, and only by a ``caught_up`` asked after that."""
+    caught up only once that one is, and only by a ``caught_up`` asked after that (a step
+    later, when this one is listed first)."""
     state_partitions: int | None = None
     """Shuffle (= state store) partitions of a stateful query, instead of the session's.
     Every micro-batch commits every state store of every partition, a fixed cost per batch

@@ -213,7 +213,7 @@ class _Watch:
             return False
         if not self.targets:  # the input ends once every feeder is done
             self.targets.update({spec.name: self._ends(spec.inputs) for _, spec in pairs})
-        for q, spec in pairs:  # in order: a query's ``after`` comes before it
+        for q, spec in pairs:
             if spec.after is not None and spec.after not in self.reached_at:
                 continue
             caught_up = spec.caught_up is None or spec.caught_up()
@@ -263,7 +263,8 @@ def _raise_if_failed(q: StreamingQuery) -> None:
         return
     text = str(exc)
     own = [m[1] for m in re.finditer(r"^\s*caudal\.[\w.]+: (.+)$", text, re.MULTILINE)]
-    lines = [ln.strip() for ln in text.splitlines() if "Error" in ln or "error:" in ln.lower()]
+    messages = [ln.strip() for ln in text.splitlines() if not ln.strip().startswith("at ")]
+    lines = [ln for ln in messages if re.search(r"Error|Exception:|error:", ln, re.IGNORECASE)]
     reason = (own[-1] if own else lines[-1] if lines else text.splitlines()[0])[:400]
     raise CaudalError(
         f"query {q.name} failed: {reason}",

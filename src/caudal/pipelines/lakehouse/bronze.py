@@ -25,7 +25,7 @@ from caudal.pipelines.lakehouse.layout import Layout
 from caudal.pipelines.lakehouse.records import parsed_schema
 from caudal.pipelines.lakehouse.settings import LakehouseSettings
 from caudal.pipelines.lakehouse.spec import Dataset
-from caudal.sinks.delta_parts import PART_FIELDS, Part, PartWriter
+from caudal.sinks.delta_parts import PART_FIELDS, Part, PartsTable, PartWriter
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -57,6 +57,10 @@ def file_schema(dataset: Dataset) -> pa.Schema:
 def table_schema(dataset: Dataset) -> pa.Schema:
     """Bronze's table schema: the parts' columns and the partition column."""
     return file_schema(dataset).append(pa.field(PARTITION, pa.string()))
+
+
+def bronze_table(layout: Layout, dataset: Dataset) -> PartsTable:
+    return PartsTable(layout.table("bronze", dataset.name), [PARTITION])
 
 
 def partition(ingested_at: datetime) -> dict[str, str]:

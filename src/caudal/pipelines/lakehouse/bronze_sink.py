@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 from caudal.pipelines.lakehouse.bronze import (
     OUT_SCHEMA,
-    PARTITION,
     Batches,
+    bronze_table,
     bronze_writer,
     partition,
     table_schema,
@@ -28,7 +28,7 @@ from caudal.pipelines.lakehouse.spec import Dataset
 from caudal.sinks.base import BatchResult, BatchSink, SinkContext
 from caudal.sinks.batch_log import BatchLog
 from caudal.sinks.delta import checkpoint_app_id, prepare_session
-from caudal.sinks.delta_parts import Part, PartsTable
+from caudal.sinks.delta_parts import Part
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -57,12 +57,12 @@ class BronzeSink(BatchSink):
         super().__init__(dataset.name)
         self.dataset, self.parse, self.empty_files = dataset, parse, empty_files
         self.app_name = self.app_id = f"lakehouse.{query}"
-        self.table = PartsTable(layout.table("bronze", dataset.name), [PARTITION])
+        self.table = bronze_table(layout, dataset)
         self.quarantine = Quarantine(layout, dataset.name)
 
     def open(self, ctx: SinkContext) -> None:
         """Before the query starts (driver): the table is created or given the declared
-        columns it lacks, so the silver query, started after, reads every column."""
+        columns it lacks (the pipeline's start did it already; a sink used alone does it)."""
         super().open(ctx)
         prepare_session(ctx.spark)
         self.app_id = checkpoint_app_id(self.app_name, self.log.directory)

@@ -59,10 +59,8 @@ def all_files_committed(folder: Path, checkpoint: Path) -> bool:
     return landing_files(folder) <= committed_files(checkpoint)
 
 
-def backlog(folder: Path, checkpoint: Path) -> Callable[[], bool]:
-    """A check that the files present now are all committed (files landing later not awaited)."""
-    present = landing_files(folder)
-    return lambda: present <= committed_files(checkpoint)
+def files_waiting(folder: Path, checkpoint: Path) -> bool:
+    return not all_files_committed(folder, checkpoint)
 
 
 def last_data_version(table: Path) -> int:

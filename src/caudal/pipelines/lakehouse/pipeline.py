@@ -21,6 +21,7 @@ from caudal.pipelines.lakehouse.bronze_sink import BronzeSink
 from caudal.pipelines.lakehouse.caught_up import (
     all_files_committed,
     empty_files,
+    files_waiting,
     has_read,
     silver_backlog,
 )
@@ -69,7 +70,11 @@ def _silver(settings: Settings, lake: Lakehouse, ds: Dataset, chosen: list[Datas
     upstream = {
         d.name: _in_silver(settings, d) for d in chosen if d.name in referenced and not d.is_stream
     }
-    sink = SilverSink(lake, ds, layout, name, upstream)
+    ingesting = None
+    if not ds.is_stream:
+        bronze_checkpoint = _checkpoint(settings, bronze_query(ds))
+        ingesting = partial(files_waiting, layout.landing(str(ds.landing)), bronze_checkpoint)
+    sink = SilverSink(lake, ds, layout, name, upstream, ingesting)
     table = layout.table("bronze", ds.name)
     return QuerySpec(
         name,
@@ -94,33 +99,36 @@ def _in_silver(settings: Settings, ds: Dataset) -> Callable[[], Callable[[], boo
 
 
 def _read_bronze(spark: SparkSession, ctx: JobContext, table: Path) -> DataFrame:
-    """Bronze's new commits as a stream; the table exists (its bronze sink made it)."""
+    """Bronze's new commits as a stream; the table exists (``_prepare`` made it)."""
     return spark.readStream.format("delta").load(str(table))
 
 
 def lakehouse_pipeline(
     settings: Settings, registry_url: str, only: list[str] | None = None
 ) -> Pipeline:
-    """Every dataset of the datasets file (or ``only`` those): its bronze query, and after
-    all of those (their sinks create the bronze tables) its silver query."""
+    """Every dataset of the datasets file (or ``only`` those): its silver query, then its
+    bronze query."""
     lake = configured(settings)
     chosen = [ds for name, ds in lake.datasets.items() if not only or name in only]
     layout = Layout.of(settings)
-    landing = [layout.landing(str(ds.landing)) for ds in chosen if not ds.is_stream]
     return Pipeline(
         name=NAME,
         description=f"landing files + Avro topics → bronze/silver/gold Delta in {layout.root}",
         topics=[TopicSpec(settings.topic(str(ds.topic)), 2) for ds in chosen if ds.is_stream],
         feeders=[],
-        queries=[_bronze(settings, ds, registry_url) for ds in chosen]
-        + [_silver(settings, lake, ds, chosen) for ds in chosen],
+        queries=[_silver(settings, lake, ds, chosen) for ds in chosen]
+        + [_bronze(settings, ds, registry_url) for ds in chosen],
         outputs=[str(layout.root)],
-        start=lambda _spark, _ctx: _make_folders(landing),
+        start=lambda _spark, _ctx: _prepare(layout, chosen),
     )
 
 
-def _make_folders(folders: list[Path]) -> None:
+def _prepare(layout: Layout, datasets: list[Dataset]) -> None:
     """Driver, before the queries: each file dataset's landing zone, so its stream can start
-    (Spark's file source needs the folder) and users see where to drop files."""
-    for folder in folders:
-        folder.mkdir(parents=True, exist_ok=True)
+    (Spark's file source needs the folder) and users see where to drop files; and each bronze
+    table, with every declared column, so the silver queries can start first: their start-up
+    (table checks, Delta's first use in the JVM) is then not paid while bronze ingests."""
+    for ds in datasets:
+        if not ds.is_stream:
+            layout.landing(str(ds.landing)).mkdir(parents=True, exist_ok=True)
+        bronze.bronze_table(layout, ds).ensure(bronze.table_schema(ds))

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 REFERENCE_WAIT_S = 600.0
+YIELD_S = 60.0
+"""The longest a silver batch waits for its bronze query to take in the files waiting."""
 
 
 def _split(frame: DataFrame, bad: Any) -> tuple[int, int]:
@@ -40,7 +42,12 @@ class SilverSink(BatchSink):
     """``upstream``: per referenced file dataset, a function starting a wait for the files in
     its landing zone now to reach its silver table; a referential check first waits for them
     (up to ``REFERENCE_WAIT_S``), so rows are not quarantined only because the table they
-    point at was loading meanwhile."""
+    point at was loading meanwhile.
+
+    ``ingesting``: True while the dataset's bronze query has landing files still to take; a
+    silver batch waits for it first (up to ``YIELD_S``), so that on a backlog bronze has the
+    cores and silver then merges what it took in one batch rather than in one per bronze
+    batch (the MERGE's cost is mostly per batch: it reads the whole silver table)."""
 
     def __init__(
         self,
@@ -49,9 +56,10 @@ class SilverSink(BatchSink):
         layout: Layout,
         query: str,
         upstream: Mapping[str, Callable[[], Callable[[], bool]]] | None = None,
+        ingesting: Callable[[], bool] | None = None,
     ) -> None:
         super().__init__(dataset.name)
-        self.upstream = upstream or {}
+        self.upstream, self.ingesting = upstream or {}, ingesting
         self.lakehouse, self.dataset, self.layout = lakehouse, dataset, layout
         self.app_name = self.app_id = f"lakehouse.{query}"
         self.silver = DeltaTableWriter(layout.table("silver", dataset.name))
@@ -68,6 +76,7 @@ class SilverSink(BatchSink):
 
     def write_batch(self, df: DataFrame, batch_id: int, log: BatchLog) -> LayerResult:
         """Driver: plans the checks and the MERGE; Spark's executors run them."""
+        _wait(lambda: self.ingesting is None or not self.ingesting(), YIELD_S)
         merged, rejected = self._silver(df, batch_id)
         if merged:
             for table in self.lakehouse.gold_for(self.dataset.name):
@@ -76,10 +85,8 @@ class SilverSink(BatchSink):
 
     def _references(self, spark: SparkSession) -> dict[str, DataFrame]:
         """The silver tables the expectations point at, once their files are loaded."""
-        deadline = time.monotonic() + REFERENCE_WAIT_S
         waits = [start() for start in self.upstream.values()]
-        while not all(ready() for ready in waits) and time.monotonic() < deadline:
-            time.sleep(0.5)
+        _wait(lambda: all(ready() for ready in waits), REFERENCE_WAIT_S)
         tables = {}
         for e in self.dataset.expectations:
             if e.rule == "references" and e.dataset:
@@ -119,3 +126,10 @@ class SilverSink(BatchSink):
         finally:
             checked.unpersist()
         return passed, rejected
+
+
+def _wait(done: Callable[[], bool], seconds: float) -> None:
+    """Until ``done()`` or for ``seconds`` (driver, in the query's batch thread)."""
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.5)
