@@ -61,7 +61,8 @@ def _bronze(settings: Settings, ds: Dataset, registry_url: str) -> QuerySpec:
     sink = BronzeSink(ds, layout, name, parse, partial(empty_files, checkpoint))
     folder = layout.landing(str(ds.landing))
     caught_up = partial(all_files_committed, folder, checkpoint)
-    return QuerySpec(name, [], partial(bronze.file_stream, dataset=ds), sink, caught_up=caught_up)
+    build = partial(bronze.file_stream, dataset=ds)
+    return QuerySpec(name, [], build, sink, caught_up=caught_up, pool="ingest")
 
 
 def _silver(settings: Settings, lake: Lakehouse, ds: Dataset, chosen: list[Dataset]) -> QuerySpec:
