@@ -1,8 +1,9 @@
 """Has a query read all of its input? Read from its own checkpoint, not asked of Spark.
 
-Spark's file source logs the files each micro-batch took (``sources/0/<batch>``, compacted
-every few batches into ``<batch>.compact``: a version line, then one JSON entry per file); a
-batch is done once ``commits/<batch>`` exists. ``--once`` stops when every visible landing file
+Spark's file source logs the files it hands out (``sources/0/<index>``, compacted every few
+entries into ``<index>.compact``: a version line, then one JSON entry per file); the query's
+``offsets/<batch>`` says up to which index a batch read, and the batch is done once
+``commits/<batch>`` exists. ``--once`` stops when every visible landing file
 is in a committed batch. The same log names the files of a batch that yield no row at all.
 A query reading a Delta table as a stream (silver reads bronze) logs the table version it has
 read up to in its offsets; it has read everything once that is past the table's last data
@@ -29,7 +30,7 @@ def landing_files(folder: Path) -> set[str]:
 
 
 def logged_files(checkpoint: Path) -> Iterator[tuple[int, str]]:
-    """(batch id, local path) of every file the source logged."""
+    """(source log index, local path) of every file the source logged."""
     for log in (checkpoint / "sources" / "0").glob("*"):
         if log.name.startswith("."):
             continue
@@ -38,20 +39,31 @@ def logged_files(checkpoint: Path) -> Iterator[tuple[int, str]]:
             yield int(entry.get("batchId", 0)), unquote(urlparse(entry["path"]).path)
 
 
+def _log_offset(checkpoint: Path, batch: int) -> int:
+    """The file source's log index a query batch read up to (``offsets/<batch>``'s
+    ``logOffset``). Not always the batch id: a query killed between the source's log entry
+    and its own offset entry replans that batch with the next file too, one index ahead."""
+    path = checkpoint / "offsets" / str(batch)
+    if batch < 0 or not path.exists():
+        return batch
+    return int(json.loads(path.read_text().splitlines()[-1])["logOffset"])
+
+
 def committed_files(checkpoint: Path) -> set[str]:
     commits = [int(p.name) for p in (checkpoint / "commits").glob("*") if p.name.isdigit()]
     if not commits:
         return set()
-    last = max(commits)
-    return {path for batch, path in logged_files(checkpoint) if batch <= last}
+    last = _log_offset(checkpoint, max(commits))
+    return {path for index, path in logged_files(checkpoint) if index <= last}
 
 
 def empty_files(checkpoint: Path, batch_id: int) -> list[str]:
     """Files of one micro-batch that are empty: Spark makes no split, so no row, for those."""
+    first, last = _log_offset(checkpoint, batch_id - 1), _log_offset(checkpoint, batch_id)
     return sorted(
         path
-        for batch, path in logged_files(checkpoint)
-        if batch == batch_id and Path(path).is_file() and Path(path).stat().st_size == 0
+        for index, path in logged_files(checkpoint)
+        if first < index <= last and Path(path).is_file() and Path(path).stat().st_size == 0
     )
 
 
