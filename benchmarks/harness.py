@@ -79,10 +79,15 @@ def stage_session(name: str) -> Any:
     return spark_session(Settings(data_dir=work, spark_master="local[2]"), name)
 
 
-def cached_records(spark: Any, rows: list[tuple[bytes, int, int]]) -> Any:
-    """``(value, partition, offset)`` rows as a cached DataFrame of Kafka-like rows in two
-    partitions (``local[2]``): a stage benchmark's input, read from memory every run."""
-    records = spark.createDataFrame(rows, "value binary, partition int, offset long")
+def cached_records(
+    spark: Any,
+    rows: list[tuple[Any, ...]],
+    schema: str = "value binary, partition int, offset long",
+) -> Any:
+    """Kafka-like rows (``schema``'s columns of Spark's Kafka source, by default ``value,
+    partition, offset``) as a cached DataFrame in two partitions (``local[2]``): a stage
+    benchmark's input, read from memory every run."""
+    records = spark.createDataFrame(rows, schema)
     records = records.repartition(2).cache()
     records.count()
     return records
@@ -99,12 +104,13 @@ def time_stages(
     count: int,
     unit: str,
     repeat: int,
+    runs: str = "batch jobs to `noop`",
 ) -> None:
-    """Print ``title``'s table, a row per stage: batch jobs to ``noop`` over ``count`` records,
-    best of ``repeat`` after a warm-up run (code generation, first-run JIT), in seconds, µs
-    per ``unit`` and ``unit``s per second."""
+    """Print ``title``'s table, a row per stage: ``runs`` (by default batch jobs to ``noop``)
+    over ``count`` records, best of ``repeat`` after a warm-up run (code generation, first-run
+    JIT, a model's loading), in seconds, µs per ``unit`` and ``unit``s per second."""
     print(f"\n### {title} — {machine()}\n")
-    print(f"{count:,} {unit}s, batch jobs to `noop`, best of {repeat}\n")
+    print(f"{count:,} {unit}s, {runs}, best of {repeat}\n")
     print(f"| stage | seconds | µs per {unit} | {unit}s/s |\n|---|---|---|---|")
     for name, job in stages:
         job()

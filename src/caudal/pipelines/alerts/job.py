@@ -93,12 +93,11 @@ def output_schema(classes: list[str], joined: DataFrame) -> str:
     )
 
 
-def build(
-    spark: SparkSession, ctx: JobContext, topics: AlertTopics, model: Path, classes: list[str]
-) -> DataFrame:
+def join_alerts(metadata: DataFrame, cutouts: DataFrame) -> DataFrame:
+    """Kafka rows of both topics → one row per alert: its halves decoded and joined on candid
+    (full outer: a half alone is a row too), the flush marker dropped."""
     from pyspark.sql import functions as F
 
-    metadata, cutouts = (ctx.read_topics(spark, [t]) for t in (topics.metadata, topics.cutouts))
     meta = decoded(metadata, "metadata", "", "m_").withWatermark("m_ts", WATERMARK)
     cuts = decoded(cutouts, "cutouts", "c_", "c_").withWatermark("c_ts", WATERMARK)
     problems = F.concat_ws(
@@ -106,7 +105,7 @@ def build(
         F.concat(F.lit("metadata record: "), F.col("m_error")),
         F.concat(F.lit("cutouts record: "), F.col("c_error")),
     )
-    joined = (
+    return (
         meta.join(
             cuts,
             F.expr(
@@ -128,6 +127,13 @@ def build(
         )
         .where(F.col("candid") != FLUSH_CANDID)
     )
+
+
+def build(
+    spark: SparkSession, ctx: JobContext, topics: AlertTopics, model: Path, classes: list[str]
+) -> DataFrame:
+    metadata, cutouts = (ctx.read_topics(spark, [t]) for t in (topics.metadata, topics.cutouts))
+    joined = join_alerts(metadata, cutouts)
 
     def classify(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         """Runs on executors, per Arrow batch of joined alerts (Spark's mapInPandas)."""
