@@ -84,6 +84,11 @@ class QuerySpec:
     """The query whose output this one reads (a table it writes): ``--once`` counts this one
     caught up only once that one is, and only by a ``caught_up`` asked after that (a step
     later, when this one is listed first)."""
+    starts_when: Callable[[], bool] | None = None
+    """Asked at the run's start and at every step after until True: the query starts then (its
+    sink is opened at the run's start all the same). For a query that should not take the
+    cores from the one it reads while that one has a backlog; bound it in time, or a
+    never-ending backlog keeps it from starting."""
     state_partitions: int | None = None
     """Shuffle (= state store) partitions of a stateful query, instead of the session's.
     Every micro-batch commits every state store of every partition, a fixed cost per batch

@@ -31,6 +31,8 @@ class QueryStats:
     """Rows held in the query's state stores (joins, windows, per-key state)."""
     last_progress: str = ""
     """When Spark last reported progress for the query (ISO time; empty before the first)."""
+    state: str = "running"
+    """``running``, or ``waiting`` before a query with ``starts_when`` has started."""
 
 
 class ProgressView:
@@ -104,7 +106,7 @@ class ProgressView:
         for q in queries:
             table.add_row(
                 q.name,
-                "running",
+                q.state,
                 str(q.batch),
                 f"{q.input_rate:,.0f}",
                 f"{q.process_rate:,.0f}",

@@ -1,8 +1,9 @@
 """Runs a pipeline: broker, topics, Spark, feeders, queries, progress, clean shutdown.
 
 The runner owns every name and path a query gets (``names``): its Spark name, checkpoint and
-consumer group. It calls the pipeline's ``start`` hook, opens each sink before its query starts
-and closes it after the query stops. All of it runs on the driver.
+consumer group. It calls the pipeline's ``start`` hook, opens every sink before any query
+starts, starts each query (a query with ``starts_when`` once that says so) and closes the sinks
+after the queries stop. All of it runs on the driver.
 """
 
 from __future__ import annotations
@@ -53,8 +54,8 @@ def run_pipeline(
     started = time.monotonic()
     with broker_session(settings, notes) as bootstrap:
         admin = TopicAdmin(settings, bootstrap)
-        for spec in pipeline.topics:
-            admin.create(spec.name, spec.partitions, spec.config, exist_ok=True)
+        for topic in pipeline.topics:
+            admin.create(topic.name, topic.partitions, topic.config, exist_ok=True)
         from pyspark import SparkContext
 
         from caudal.streaming.session import spark_session
@@ -72,18 +73,20 @@ def run_pipeline(
             for f in pipeline.feeders
         ]
         watch = _Watch(
-            pipeline, settings, admin, counters, view or ProgressView(pipeline.name, notes)
+            pipeline, spark, ctx, admin, counters, view or ProgressView(pipeline.name, notes)
         )
         try:
             if pipeline.start is not None:
                 pipeline.start(spark, ctx)
-            watch.queries.extend(_start_query(spec, spark, ctx) for spec in pipeline.queries)
+            for query in pipeline.queries:
+                _open_sink(query, spark, ctx)
+            watch.start_ready()
             with watch.view:
                 watch.until_done(once)
         finally:
             stop.set()
             run_status.withdraw(settings, pipeline.name)
-            for q in watch.queries:
+            for q in watch.started():
                 q.stop()
             for query in pipeline.queries:
                 query.sink.close()
@@ -116,10 +119,16 @@ def _start_feeder(
     return thread
 
 
-def _start_query(spec: QuerySpec, spark: SparkSession, ctx: JobContext) -> StreamingQuery:
-    """Open the sink, build the DataFrame, start the query under the runner's names."""
+def _open_sink(spec: QuerySpec, spark: SparkSession, ctx: JobContext) -> None:
+    """Before any query starts, so a sink's checks fail the run at once, not when a query
+    that waits to start gets its turn."""
     checkpoint = names.checkpoint(ctx.settings, ctx.pipeline, spec.name)
     spec.sink.open(SinkContext(spark, checkpoint, client_config(ctx.settings, ctx.bootstrap)))
+
+
+def _start_query(spec: QuerySpec, spark: SparkSession, ctx: JobContext) -> StreamingQuery:
+    """Build the DataFrame, start the query under the runner's names (its sink is open)."""
+    checkpoint = names.checkpoint(ctx.settings, ctx.pipeline, spec.name)
     df = spec.build(spark, ctx)
     with _query_conf(spark, _shuffle_partitions(spec, ctx.settings)), _pool(spark, spec.pool):
         return (
@@ -168,31 +177,45 @@ def _query_conf(spark: SparkSession, conf: dict[str, str]) -> Iterator[None]:
 
 
 class _Watch:
-    """The run's view of its queries: progress shown and published, and the ``--once`` end."""
+    """The run's view of its queries: their start, progress shown and published, and the
+    ``--once`` end."""
 
     def __init__(
         self,
         pipeline: Pipeline,
-        settings: Settings,
+        spark: SparkSession,
+        ctx: JobContext,
         admin: TopicAdmin,
         counters: dict[str, FeedCounters],
         view: ProgressView,
     ) -> None:
-        self.pipeline, self.settings, self.admin = pipeline, settings, admin
+        self.pipeline, self.spark, self.ctx, self.admin = pipeline, spark, ctx, admin
+        self.settings = ctx.settings
         self.counters, self.view = counters, view
-        self.queries: list[StreamingQuery] = []
+        self.queries: list[StreamingQuery | None] = [None] * len(pipeline.queries)
+        """Each spec's query, None until it starts."""
         self.targets: dict[str, dict[tuple[str, int], int]] = {}
         self.reached_at: dict[str, int] = {}
         self.first_batch_at: float | None = None
         """``time.monotonic()`` when a query was first seen past its first batch."""
 
+    def started(self) -> list[StreamingQuery]:
+        return [q for q in self.queries if q is not None]
+
+    def start_ready(self) -> None:
+        """Start each query not started yet whose ``starts_when`` (if any) says it may."""
+        for k, spec in enumerate(self.pipeline.queries):
+            if self.queries[k] is None and (spec.starts_when is None or spec.starts_when()):
+                self.queries[k] = _start_query(spec, self.spark, self.ctx)
+
     def until_done(self, once: bool) -> None:
         while True:
-            for q in self.queries:
+            for q in self.started():
                 _raise_if_failed(q)
             for name, counters in self.counters.items():
                 _raise_if_feed_failed(name, counters)
             try:
+                self.start_ready()
                 if self.step(once):
                     return
             except BrokerError as exc:
@@ -214,13 +237,14 @@ class _Watch:
         if not self.targets:  # the input ends once every feeder is done
             self.targets.update({spec.name: self._ends(spec.inputs) for _, spec in pairs})
         for q, spec in pairs:
-            if spec.after is not None and spec.after not in self.reached_at:
+            if q is None or (spec.after is not None and spec.after not in self.reached_at):
                 continue
             caught_up = spec.caught_up is None or spec.caught_up()
             if spec.name not in self.reached_at and caught_up and self._reached(q, spec):
                 self.reached_at[spec.name] = _batch(q)
         return all(
-            spec.name in self.reached_at
+            q is not None
+            and spec.name in self.reached_at
             and (not spec.stateful or _batch(q) > self.reached_at[spec.name])
             for q, spec in pairs
         )
@@ -232,7 +256,10 @@ class _Watch:
         done = _committed(q)
         return all(done.get(tp, 0) >= off for tp, off in self.targets[spec.name].items() if off)
 
-    def _stats(self, q: StreamingQuery, spec: QuerySpec) -> QueryStats:
+    def _stats(self, q: StreamingQuery | None, spec: QuerySpec) -> QueryStats:
+        if q is None:
+            name = names.query_name(self.pipeline.name, spec.name)
+            return QueryStats(name, -1, 0.0, 0.0, 0, 0, spec.sink.rows_written, state="waiting")
         progress = _progress(q)
         done = _committed(q)
         self.admin.commit_offsets(
