@@ -51,12 +51,21 @@ def partition_dir(values: dict[str, str]) -> str:
 class PartWriter:
     """One task's part file; opened at the first rows, so a task without rows writes nothing.
 
+    ``statistics``: the columns whose min/max Parquet keeps per row group (readers skip row
+    groups by them); True for all. Computing them is ~15 % of the write of text columns.
+
     Runs on executors, inside a ``mapInArrow`` function."""
 
-    def __init__(self, table: str, partition: dict[str, str], enabled: bool = True) -> None:
+    def __init__(
+        self,
+        table: str,
+        partition: dict[str, str],
+        enabled: bool = True,
+        statistics: bool | list[str] = True,
+    ) -> None:
         self.relative = os.path.join(partition_dir(partition), f"part-{uuid.uuid4().hex}.parquet")
         self.path = os.path.join(table, self.relative)
-        self.enabled = enabled
+        self.enabled, self.statistics = enabled, statistics
         self.rows = 0
         self._writer: pq.ParquetWriter | None = None
 
@@ -67,7 +76,9 @@ class PartWriter:
             return
         if self._writer is None:
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            self._writer = pq.ParquetWriter(self.path, rows.schema, compression="snappy")
+            self._writer = pq.ParquetWriter(
+                self.path, rows.schema, compression="snappy", write_statistics=self.statistics
+            )
         self._writer.write(rows)
 
     def close(self) -> Part | None:

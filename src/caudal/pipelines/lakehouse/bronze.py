@@ -97,13 +97,16 @@ def bronze_writer(
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         """Runs on executors: one part per task, streamed as the rows come."""
-        part, rejects = PartWriter(table, partition(ingested_at), write), 0
+        # min/max only of the stamps: silver reads bronze whole; a reader by time still skips
+        part = PartWriter(table, partition(ingested_at), write, [f.name for f in STAMPS])
+        rejects = 0
         for batch in parse(batches) if parse else batches:
-            rejected = pc.is_valid(batch["_rule"])
-            if pc.any(rejected).as_py():
+            good = batch
+            if batch["_rule"].null_count < batch.num_rows:  # rejects: copy out the good rows
+                rejected = pc.is_valid(batch["_rule"])
                 yield _rejects(batch.filter(rejected))
                 rejects += pc.count(batch["_rule"]).as_py()
-            good = batch.filter(pc.invert(rejected))
+                good = batch.filter(pc.invert(rejected))
             n = good.num_rows
             stamps = [pa.repeat(stamped_at, n), pa.repeat(pa.scalar(batch_id, pa.int64()), n)]
             columns = [good[f.name] for f in schema if f not in STAMPS] + stamps

@@ -18,6 +18,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -86,8 +87,8 @@ def conform(dataset: Dataset, table: pa.Table, rows: Rows) -> Iterator[pa.Record
         )
     extra = [name for name in table.column_names if name not in values]
     values["_rescued_data"] = _rescued(table.select(extra)) if extra else pa.nulls(n, pa.string())
-    values["_source_file"] = pa.array([rows.meta["_source_file"]] * n, pa.string())
-    values["_row"] = pa.array(range(1, n + 1), pa.int64())
+    values["_source_file"] = pa.repeat(pa.scalar(rows.meta["_source_file"], pa.string()), n)
+    values["_row"] = pa.array(np.arange(1, n + 1, dtype=np.int64))
     whole = pa.table([values.get(f.name, pa.nulls(n, f.type)) for f in schema], schema=schema)
     yield from whole.to_batches(max_chunksize=CHUNK_ROWS)
 
