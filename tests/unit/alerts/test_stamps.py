@@ -15,7 +15,10 @@ from caudal.pipelines.alerts.stamps import (
     alert_cutouts,
     decode_stamp,
     encode_stamp,
+    fit_to_size,
+    prepare_batch,
     prepare_stamps,
+    robust_normalise,
 )
 
 SAMPLES = default_samples_dir()
@@ -137,3 +140,47 @@ def test_non_2d_arrays_are_rejected() -> None:
         prepare_stamps(np.zeros((3, 63, 63)), None, None)
     with pytest.raises(StampError):
         encode_stamp(np.zeros(10))
+
+
+def _one_by_one(triplet: tuple[np.ndarray | None, ...]) -> tuple[np.ndarray, tuple[float, ...]]:
+    """What ``prepare_stamps`` computed before batches: ``robust_normalise`` stamp by stamp."""
+    planes, fractions = [], []
+    for image in triplet:
+        if image is None:
+            image = np.full((63, 63), np.nan, np.float32)
+        z, fraction = robust_normalise(fit_to_size(np.asarray(image, np.float32)))
+        planes.append(z)
+        fractions.append(fraction)
+    return np.stack(planes), tuple(fractions)
+
+
+def _triplets() -> list[tuple[np.ndarray | None, ...]]:
+    masked = _stamp(4)
+    masked[:9, :] = np.nan
+    flat = np.full((63, 63), 7.0, np.float32)
+    triplets: list[tuple[np.ndarray | None, ...]] = [
+        (_stamp(1), _stamp(2), _stamp(3)),
+        (masked, flat, _stamp(5, (70, 60))),  # masked, flat, cropped and padded
+        (None, _stamp(6), flat),
+    ]
+    if SAMPLES is not None:
+        triplets += [alert_cutouts(alert) for alert in read_alerts(SAMPLES)]
+    return triplets
+
+
+def test_a_batch_is_normalised_to_the_same_values_as_one_stamp_at_a_time() -> None:
+    triplets = _triplets()
+    tensors, flags = prepare_batch(triplets)
+    assert tensors.shape == (len(triplets), 3, 63, 63) and tensors.dtype == np.float32
+    for triplet, tensor, flag in zip(triplets, tensors, flags, strict=True):
+        expected, fractions = _one_by_one(triplet)
+        np.testing.assert_array_equal(tensor, expected)
+        assert flag.nan_fraction == fractions
+        assert flag.original_shapes == tuple(
+            (63, 63) if image is None else image.shape for image in triplet
+        )
+
+
+def test_an_empty_batch_is_an_empty_tensor() -> None:
+    tensors, flags = prepare_batch([])
+    assert tensors.shape == (0, 3, 63, 63) and flags == []

@@ -14,22 +14,22 @@ import pandas as pd
 from caudal.models.onnx_classifier import load_classifier
 from caudal.pipelines.alerts.features import metadata_features
 from caudal.pipelines.alerts.records import CANDIDATE_FIELDS
-from caudal.pipelines.alerts.stamps import StampError, decode_stamp, prepare_stamps
+from caudal.pipelines.alerts.stamps import StampError, Triplet, decode_stamp, prepare_batch
 
 HISTORY_COLUMNS = ["n_prv", "n_prv_detections", "prv_first_jd", "prv_last_jd", "source_file"]
 METADATA_COLUMNS = [*CANDIDATE_FIELDS, *HISTORY_COLUMNS]
 MAX_NAN_FRACTION = 0.5
 
 
-def _stamps(row: pd.Series) -> tuple[np.ndarray | None, str | None]:
-    """The model tensor of one alert, or the reason it cannot be classified.
+def _cutouts(row: pd.Series) -> tuple[Triplet | None, str | None]:
+    """The decoded cutouts of one alert, or the reason it cannot be classified.
 
     Runs on executors (mapInPandas in job.py); the UI and tests call it on the driver too."""
     try:
-        images = [
+        images = tuple(
             decode_stamp(row[c]) if row[c] is not None else None
             for c in ("science", "template", "difference")
-        ]
+        )
     except StampError as exc:
         return None, f"corrupt cutout: {exc.reason}"
     missing = [
@@ -37,10 +37,23 @@ def _stamps(row: pd.Series) -> tuple[np.ndarray | None, str | None]:
     ]
     if missing:
         return None, f"missing cutout(s): {', '.join(missing)}"
-    tensor, flags = prepare_stamps(*images)
-    if flags.max_nan_fraction > MAX_NAN_FRACTION:
-        return None, f"cutout {flags.max_nan_fraction:.0%} NaN"
-    return tensor, None
+    return images, None
+
+
+def _tensors(triplets: dict[int, Triplet], errors: list[str | None]) -> dict[int, np.ndarray]:
+    """The model tensors of the decoded alerts, normalised together; an alert whose stamps
+    are mostly masked gets its reason in ``errors`` instead.
+
+    Runs on executors (mapInPandas in job.py); the UI and tests call it on the driver too."""
+    rows = sorted(triplets)
+    batch, flags = prepare_batch([triplets[i] for i in rows])
+    tensors = {}
+    for i, tensor, flag in zip(rows, batch, flags, strict=True):
+        if flag.max_nan_fraction > MAX_NAN_FRACTION:
+            errors[i] = f"cutout {flag.max_nan_fraction:.0%} NaN"
+        else:
+            tensors[i] = tensor
+    return tensors
 
 
 def classify_frame(frame: pd.DataFrame, model_path: Path, classes: list[str]) -> pd.DataFrame:
@@ -53,7 +66,7 @@ def classify_frame(frame: pd.DataFrame, model_path: Path, classes: list[str]) ->
     n = len(frame)
     out = pd.DataFrame({"objectId": frame["objectId"], "candid": frame["candid"]})
     errors: list[str | None] = [None] * n
-    tensors: dict[int, np.ndarray] = {}
+    triplets: dict[int, Triplet] = {}
     for i, (_, row) in enumerate(frame.iterrows()):
         if row.get("decode_error"):
             errors[i] = row["decode_error"]
@@ -62,9 +75,10 @@ def classify_frame(frame: pd.DataFrame, model_path: Path, classes: list[str]) ->
         elif not row["has_metadata"]:
             errors[i] = "metadata never arrived"
         else:
-            tensor, errors[i] = _stamps(row)
-            if tensor is not None:
-                tensors[i] = tensor
+            triplet, errors[i] = _cutouts(row)
+            if triplet is not None:
+                triplets[i] = triplet
+    tensors = _tensors(triplets, errors)
     proba = np.full((n, len(classes)), np.nan)
     if tensors:
         rows = sorted(tensors)

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from caudal.pipelines.alerts.stamps import StampFlags, alert_cutouts, prepare_stamps
+from caudal.pipelines.alerts.stamps import alert_cutouts, prepare_batch
 
 FEATURES: tuple[str, ...] = (
     "sgscore1",
@@ -129,14 +129,11 @@ def alert_inputs(alerts: Iterable[Mapping[str, Any]]) -> tuple[np.ndarray, np.nd
 
     A corrupt cutout raises ``StampError``; a null cutout becomes an all-missing plane.
     """
-    stamps: list[np.ndarray] = []
-    flags: list[StampFlags] = []
-    candidates: list[Mapping[str, Any]] = []
+    triplets, candidates = [], []
     for alert in alerts:
-        tensor, flag = prepare_stamps(*alert_cutouts(dict(alert)))
-        stamps.append(tensor)
-        flags.append(flag)
+        triplets.append(alert_cutouts(dict(alert)))
         candidates.append(alert["candidate"])
-    if not stamps:
-        return np.zeros((0, 3, 63, 63), np.float32), np.zeros((0, len(FEATURES)), np.float32), []
-    return np.stack(stamps), metadata_features(candidates), flags
+    stamps, flags = prepare_batch(triplets)
+    if not candidates:
+        return stamps, np.zeros((0, len(FEATURES)), np.float32), []
+    return stamps, metadata_features(candidates), flags

@@ -179,25 +179,72 @@ def robust_normalise(image: np.ndarray) -> tuple[np.ndarray, float]:
     return np.arcsinh((filled - median) / sigma).astype(np.float32), nan_fraction
 
 
+Triplet = tuple[np.ndarray | None, ...]
+"""An alert's (science, template, difference) cutouts; None for a missing one."""
+
+
 def prepare_stamps(
     science: np.ndarray | None, template: np.ndarray | None, difference: np.ndarray | None
 ) -> tuple[np.ndarray, StampFlags]:
     """Three cutouts (any 2-D size, ``None`` = missing) -> ([3, 63, 63] float32, flags).
 
     Runs on executors (inside classify_frame) and on the driver (UI, training)."""
-    planes, fractions, shapes = [], [], []
-    for image in (science, template, difference):
-        if image is None:
-            image = np.full((STAMP_SIZE, STAMP_SIZE), np.nan, dtype=np.float32)
-        image = np.asarray(image, dtype=np.float32)
-        if image.ndim != 2:
-            raise StampError(f"stamp must be 2-D, got shape {image.shape}")
-        shapes.append(tuple(image.shape))
-        z, nan_fraction = robust_normalise(fit_to_size(image))
-        planes.append(z)
-        fractions.append(nan_fraction)
-    flags = StampFlags(nan_fraction=tuple(fractions), original_shapes=tuple(shapes))
-    return np.stack(planes), flags
+    tensors, flags = prepare_batch([(science, template, difference)])
+    return tensors[0], flags[0]
+
+
+def prepare_batch(triplets: list[Triplet]) -> tuple[np.ndarray, list[StampFlags]]:
+    """``prepare_stamps`` of many alerts at once -> ([N, 3, 63, 63] float32, flags per alert).
+
+    The stamps without a masked pixel (most of them) are normalised together, one median
+    over all their rows instead of two ``np.median`` calls per stamp: the same values (63 x 63
+    is odd, so a median is one of the pixels), a third of the time. The others go one by one.
+
+    Runs on executors (inside classify_frame) and on the driver (UI, training)."""
+    planes, shapes = [], []
+    for triplet in triplets:
+        for image in triplet:
+            if image is None:
+                image = np.full((STAMP_SIZE, STAMP_SIZE), np.nan, dtype=np.float32)
+            image = np.asarray(image, dtype=np.float32)
+            if image.ndim != 2:
+                raise StampError(f"stamp must be 2-D, got shape {image.shape}")
+            shapes.append(tuple(image.shape))
+            planes.append(fit_to_size(image))
+    if not planes:
+        return np.zeros((0, len(CHANNELS), STAMP_SIZE, STAMP_SIZE), np.float32), []
+    pixels = np.stack(planes)
+    out = np.empty_like(pixels)
+    fractions = np.zeros(len(planes))
+    whole = np.isfinite(pixels).all(axis=(1, 2))
+    if whole.any():
+        out[whole] = _normalise_finite(pixels[whole])
+    for k in np.flatnonzero(~whole):
+        out[k], fractions[k] = robust_normalise(pixels[k])
+    n = len(CHANNELS)
+    flags = [
+        StampFlags(
+            nan_fraction=tuple(float(f) for f in fractions[i : i + n]),
+            original_shapes=tuple(shapes[i : i + n]),
+        )
+        for i in range(0, len(planes), n)
+    ]
+    return out.reshape(-1, n, STAMP_SIZE, STAMP_SIZE), flags
+
+
+def _normalise_finite(stamps: np.ndarray) -> np.ndarray:
+    """``robust_normalise`` of stamps [K, H, W] that have no non-finite pixel, all at once.
+
+    Runs on executors (inside classify_frame) and on the driver (UI, training)."""
+    values = stamps.reshape(len(stamps), -1).astype(np.float64)
+    median = np.median(values, axis=1, keepdims=True)
+    sigma = _MAD_TO_SIGMA * np.median(np.abs(values - median), axis=1, keepdims=True)
+    flat = ~(sigma > 0)  # nearly flat stamps: the standard deviation instead, as one by one
+    if flat.any():
+        std = values.std(axis=1, keepdims=True)
+        sigma = np.where(flat, np.where(std > 0, std, 1.0), sigma)
+    z = np.arcsinh((values - median) / sigma).astype(np.float32)
+    return z.reshape(stamps.shape)
 
 
 def alert_cutouts(alert: dict) -> tuple[np.ndarray | None, ...]:
