@@ -118,7 +118,12 @@ def _in_silver(settings: Settings, ds: Dataset) -> Callable[[], Callable[[], boo
 
 def _read_bronze(spark: SparkSession, ctx: JobContext, table: Path) -> DataFrame:
     """Bronze's new commits as a stream; the table exists (``_prepare`` made it)."""
-    return spark.readStream.format("delta").load(str(table))
+    max_mb = LakehouseSettings.of(ctx.settings).silver_max_mb_per_trigger
+    return (
+        spark.readStream.format("delta")
+        .option("maxBytesPerTrigger", str(max(1, int(max_mb * 2**20))))
+        .load(str(table))
+    )
 
 
 def lakehouse_pipeline(

@@ -23,3 +23,9 @@ class LakehouseSettings(SettingsSection):
         512.0, description="Landing files over this size are quarantined instead of read."
     )
     max_files_per_trigger: int = Field(64, description="Landing files per micro-batch and dataset.")
+    silver_max_mb_per_trigger: float = Field(
+        64.0,
+        description="Bronze Parquet per silver micro-batch (a soft limit): bounds the rows one "
+        "MERGE sorts, so a long backlog is merged in several batches, not one that runs out of "
+        "memory.",
+    )
