@@ -29,3 +29,14 @@ def test_each_output_gets_a_row_named_without_the_shared_prefix_even_at_80_colum
         line = next(line for line in text.splitlines() if f"→ {short}" in line)
         assert line.rstrip(" │").endswith(rows), line
     assert "p1.emergencias" not in text
+
+
+def test_a_query_waiting_to_start_says_so() -> None:
+    console = Console(file=io.StringIO(), width=120, force_terminal=False, record=True)
+    view = ProgressView("lakehouse", [], console)
+    waiting = QueryStats("lakehouse.silver_inventory", -1, 0.0, 0.0, 0, 0, 0, state="waiting")
+    running = QueryStats("lakehouse.bronze_inventory", 2, 10.0, 10.0, 900, 0, 40)
+    console.print(view.render({}, [waiting, running]))
+    lines = console.export_text().splitlines()
+    assert "waiting" in next(line for line in lines if "silver_inventory" in line)
+    assert "running" in next(line for line in lines if "bronze_inventory" in line)

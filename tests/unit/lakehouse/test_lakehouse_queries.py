@@ -1,4 +1,4 @@
-"""The lakehouse's queries as the runner gets them: per dataset a silver query started before
+"""The lakehouse's queries as the runner gets them: per dataset a silver query listed before
 its bronze query, bronze in the scheduler pool that goes first, silver awaiting bronze (and,
 for a file dataset, starting only once the landing backlog is in bronze)."""
 
@@ -12,7 +12,7 @@ from caudal.pipelines.lakehouse.spec import configured
 from caudal.settings import Settings
 
 
-def test_silver_starts_first_waits_for_bronze_and_yields_the_cores(tmp_path: Path) -> None:
+def test_silver_is_listed_first_waits_for_bronze_and_yields_the_cores(tmp_path: Path) -> None:
     pipeline = lakehouse_pipeline(Settings(data_dir=tmp_path), "http://registry.invalid")
     names = [q.name for q in pipeline.queries]
     datasets = [n.removeprefix("bronze_") for n in names if n.startswith("bronze_")]
