@@ -89,7 +89,7 @@ def run(bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, A
         CAUDAL_SPARK_MASTER="local[2]",
         CAUDAL_LAKEHOUSE_MAX_FILE_MB="1",
         # a few KB of bronze per silver batch: every check below then runs over a silver
-        # table merged in several batches, some reading a bronze version in part
+        # table merged in several batches
         CAUDAL_LAKEHOUSE_SILVER_MAX_MB_PER_TRIGGER="0.005",
     )
     for name, (n, files) in FILES.items():
