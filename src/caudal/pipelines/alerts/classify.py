@@ -14,12 +14,17 @@ import pandas as pd
 from caudal.models.onnx_classifier import load_classifier
 from caudal.pipelines.alerts.features import metadata_features
 from caudal.pipelines.alerts.records import CANDIDATE_FIELDS
-from caudal.pipelines.alerts.stamps import StampError, Triplet, decode_stamp, prepare_batch
+from caudal.pipelines.alerts.stamps import (
+    CHANNELS,
+    StampError,
+    Triplet,
+    decode_stamp,
+    prepare_batch,
+)
 
 HISTORY_COLUMNS = ["n_prv", "n_prv_detections", "prv_first_jd", "prv_last_jd", "source_file"]
 METADATA_COLUMNS = [*CANDIDATE_FIELDS, *HISTORY_COLUMNS]
 MAX_NAN_FRACTION = 0.5
-CUTOUTS = ("science", "template", "difference")
 
 
 def _cutouts(stamps: tuple[bytes | None, ...]) -> tuple[Triplet | None, str | None]:
@@ -31,7 +36,7 @@ def _cutouts(stamps: tuple[bytes | None, ...]) -> tuple[Triplet | None, str | No
         images = tuple(decode_stamp(data) if data is not None else None for data in stamps)
     except StampError as exc:
         return None, f"corrupt cutout: {exc.reason}"
-    missing = [c for c, im in zip(CUTOUTS, images, strict=True) if im is None]
+    missing = [c for c, im in zip(CHANNELS, images, strict=True) if im is None]
     if missing:
         return None, f"missing cutout(s): {', '.join(missing)}"
     return images, None
@@ -65,7 +70,7 @@ def classify_frame(frame: pd.DataFrame, model_path: Path, classes: list[str]) ->
     errors: list[str | None] = [None] * n
     triplets: dict[int, Triplet] = {}
     problems = frame["decode_error"] if "decode_error" in frame else [None] * n
-    stamps = zip(*(frame[c] for c in CUTOUTS), strict=True)  # columns, not rows: 10x faster
+    stamps = zip(*(frame[c] for c in CHANNELS), strict=True)  # columns, not rows: 10x faster
     halves = zip(problems, frame["has_cutouts"], frame["has_metadata"], stamps, strict=True)
     for i, (problem, has_cutouts, has_metadata, triplet) in enumerate(halves):
         if problem:
