@@ -8,7 +8,8 @@ a first small batch. Then, in the same run:
 
 1. throughput: a batch of real photos (the samples, one pixel varied per copy, so each file
    is distinct) sent through the page's own uploader as fast as it goes; images/s over the
-   steady batches (those after the first, which starts on the first few uploads), against the
+   backlog (the batches that start after the last upload: while the uploads go on, the
+   uploader and the broker share the cores with the job), against the
    model alone on the same photos (ONNX Runtime, the pipeline's batch size, as many threads as
    Spark has cores; over three windows) and against decode + model in one process;
    also from the first upload to the last row;
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import json
 import os
 import platform
 import signal
@@ -41,6 +43,7 @@ from PIL import Image
 from caudal.broker.client import client_config
 from caudal.broker.embedded import start_broker, stop_broker
 from caudal.models.onnx_classifier import OnnxClassifier
+from caudal.pipelines import names
 from caudal.pipelines.images import page_data as images_data
 from caudal.pipelines.images.classify import CHUNK, classify_images
 from caudal.pipelines.images.message import TOPIC
@@ -96,17 +99,28 @@ def model_alone(settings: Settings, uploads: list[Upload]) -> tuple[list[float],
     return inference, decode_and_model
 
 
-def steady_rate(rows: pd.DataFrame) -> float:
-    """Images/s after the first micro-batch: from its end to the last row.
+def backlog_rate(settings: Settings, uploaded_at: float) -> tuple[float, int, int]:
+    """(images/s, images, batches) over the job's batches that started after the last upload.
 
-    Each Spark task stamps ``classified_at`` once per Arrow batch it hands to the model, so the
-    stamps within a second of the earliest one are the first micro-batch's tasks."""
-    done = pd.to_datetime(rows["classified_at"], utc=True, format="mixed")
-    first_end = done.min() + pd.Timedelta(seconds=1)
-    later = done[done > first_end]
-    if later.empty:  # the whole backlog fit the first batch: no steady batch to time
-        return float("nan")
-    return len(later) / (later.max() - done[done <= first_end].max()).total_seconds()
+    Read from the query's checkpoint: a batch starts when its offsets are logged and ends with
+    its commit. Batches that began while the uploads were still going are left out: the
+    uploader and the broker took up to a third of the cores from them (measured), so they
+    time a feed, not a backlog."""
+    checkpoint = names.checkpoint(settings, "images", "predictions")
+    logged = {int(p.name): p for p in (checkpoint / "offsets").glob("[0-9]*")}
+    done = {int(p.name): p.stat().st_mtime for p in (checkpoint / "commits").glob("[0-9]*")}
+    ends = {n: records_before(path) for n, path in logged.items()}
+    later = [n for n in sorted(done) if n - 1 in done and logged[n].stat().st_mtime >= uploaded_at]
+    if not later:
+        return float("nan"), 0, 0
+    images = ends[later[-1]] - ends[later[0] - 1]
+    return images / (done[later[-1]] - done[later[0] - 1]), images, len(later)
+
+
+def records_before(offsets: Path) -> int:
+    """A batch's end offsets (the last line of its offsets log), summed over the partitions."""
+    last = json.loads(offsets.read_text().splitlines()[-1])
+    return sum(sum(partitions.values()) for partitions in last.values())
 
 
 def rows_of(settings: Settings, session: str) -> pd.DataFrame:
@@ -203,7 +217,9 @@ def main() -> None:
             started = time.perf_counter()
             uploader.submit(session, uploads)
             figures["uploaded"] = time.perf_counter() - started
+            uploaded_at = time.time()
             figures["rows"] = wait_rows(settings, session, args.images, 900)
+            figures["backlog"] = backlog_rate(settings, uploaded_at)
             figures["whole"] = time.perf_counter() - started
             figures["model"] = model_alone(settings, uploads[:200])
             figures["steady"] = steady(uploader, settings, photos(STEADY_RATE * args.steady_s))
@@ -223,7 +239,7 @@ def report(args: argparse.Namespace, f: dict, peak_mb: float) -> None:
     classified = pd.to_datetime(rows["classified_at"], utc=True, format="mixed")
     latency = (classified - received).dt.total_seconds().to_numpy()
     whole_rate = len(rows) / f["whole"]
-    pipeline_rate = steady_rate(rows)
+    pipeline_rate, backlog_images, backlog_batches = f["backlog"]
     inferences, decodes = f["model"]
     inference, decode_and_model = overall(inferences), overall(decodes)
     db = "PostgreSQL" if args.database_url else "SQLite"
@@ -240,13 +256,14 @@ def report(args: argparse.Namespace, f: dict, peak_mb: float) -> None:
     measures = [
         ("rows", f"{len(rows):,} ({classified_n:,} classified)"),
         ("pipeline, first upload → last row", f"{whole_rate:,.1f} images/s ({f['whole']:.1f} s)"),
-        ("pipeline, steady batches (after the first)", f"{pipeline_rate:,.1f} images/s"),
+        ("pipeline, batches started after the last upload",
+         f"{pipeline_rate:,.1f} images/s ({backlog_images:,} in {backlog_batches} batches)"),
         (f"model alone (ONNX, batch {CHUNK}, {SPARK_CORES} threads), {REPEAT} windows",
          f"{inference:,.1f} images/s ({spread(inferences)})"),
-        ("pipeline (steady) / model alone", f"**{pipeline_rate / inference:.2f}×** (goal ≥ 0.8×)"),
+        ("pipeline (backlog) / model alone", f"**{pipeline_rate / inference:.2f}×** (goal ≥ 0.8×)"),
         (f"decode (1 thread) + model (2) in one process, {REPEAT} windows",
          f"{decode_and_model:,.1f} images/s ({spread(decodes)})"),
-        ("pipeline (steady) / (decode + model)", f"{pipeline_rate / decode_and_model:.2f}×"),
+        ("pipeline (backlog) / (decode + model)", f"{pipeline_rate / decode_and_model:.2f}×"),
         ("upload (store + Kafka) alone", f"{len(rows) / f['uploaded']:,.0f} images/s"),
         ("backlog latency upload → row p50 / p99", f"{p50:.2f} s / {p99:.2f} s"),
         (f"steady {STEADY_RATE} images/s for {args.steady_s} s: upload → row p50 / p99",
@@ -267,7 +284,7 @@ def report(args: argparse.Namespace, f: dict, peak_mb: float) -> None:
         "images",
         command + (" --browser" if args.browser else ""),
         [
-            Goal("pipeline / model alone (steady batches)", pipeline_rate / inference, 0.8, "×"),
+            Goal("pipeline / model alone (backlog batches)", pipeline_rate / inference, 0.8, "×"),
             Goal(f"upload → row p99 at {STEADY_RATE} images/s", float(t99), 2, "s", False),
         ],
         peak_mb,
