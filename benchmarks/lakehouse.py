@@ -191,7 +191,6 @@ def main() -> None:
                 f"({args.events:,} events, {events_bronze:.1f} s; whole run "
                 f"{events_whole:.1f} s) |"
             )
-        print("\n".join(lines), flush=True)
         # the watch run finds this broker through the data dir: the checkpoints above are
         # kept, so it only takes the files landing from now on
         env = {**os.environ, "CAUDAL_DATA_DIR": str(settings.data_dir)}
