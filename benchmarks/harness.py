@@ -263,6 +263,13 @@ class QueryProgress:
         while sum(b["numInputRows"] for b in self.busy()) < rows and time.monotonic() < deadline:
             time.sleep(0.2)
 
+    def steady_rate(self, query: str | None = None) -> float:
+        """Input rows/s of the batches after the first (Spark's start-up excluded), over their
+        own durations: a backlog keeps the next batch waiting on none."""
+        steady = self.busy(query)[1:]
+        seconds = sum(b["batchDuration"] for b in steady) / 1000
+        return sum(b["numInputRows"] for b in steady) / seconds if seconds else float("nan")
+
     def breakdown(self, skip_first: bool = True) -> str:
         """Median ms per batch of each part Spark times, and of each state operator's update
         and commit: where a batch's time goes."""
