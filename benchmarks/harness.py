@@ -182,6 +182,18 @@ class PeakMemory:
                     yield proc
 
 
+def rows_per_s(batches: list[dict[str, Any]]) -> float:
+    """Input rows/s of ``batches`` (Spark's progress events) over their own durations: over a
+    backlog no batch waits for the next, so this is the query's rate."""
+    seconds = sum(b["batchDuration"] for b in batches) / 1000
+    return sum(b["numInputRows"] for b in batches) / seconds if seconds else float("nan")
+
+
+def batch_commits(checkpoint: Path) -> dict[int, float]:
+    """When each micro-batch of a query ended: its commit file's time, by batch id."""
+    return {int(p.name): p.stat().st_mtime for p in (checkpoint / "commits").glob("[0-9]*")}
+
+
 @dataclass
 class Goal:
     """One row of the summary table: a measured figure against its goal."""
@@ -264,11 +276,8 @@ class QueryProgress:
             time.sleep(0.2)
 
     def steady_rate(self, query: str | None = None) -> float:
-        """Input rows/s of the batches after the first (Spark's start-up excluded), over their
-        own durations: a backlog keeps the next batch waiting on none."""
-        steady = self.busy(query)[1:]
-        seconds = sum(b["batchDuration"] for b in steady) / 1000
-        return sum(b["numInputRows"] for b in steady) / seconds if seconds else float("nan")
+        """Rows/s of the batches after the first (Spark's start-up excluded)."""
+        return rows_per_s(self.busy(query)[1:])
 
     def breakdown(self, skip_first: bool = True) -> str:
         """Median ms per batch of each part Spark times, and of each state operator's update

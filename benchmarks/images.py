@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
-from harness import Goal, PeakMemory, Result
+from harness import Goal, PeakMemory, Result, batch_commits
 from PIL import Image
 
 from caudal.broker.client import client_config
@@ -108,7 +108,7 @@ def backlog_rate(settings: Settings, uploaded_at: float) -> tuple[float, int, in
     time a feed, not a backlog."""
     checkpoint = names.checkpoint(settings, "images", "predictions")
     logged = {int(p.name): p for p in (checkpoint / "offsets").glob("[0-9]*")}
-    done = {int(p.name): p.stat().st_mtime for p in (checkpoint / "commits").glob("[0-9]*")}
+    done = batch_commits(checkpoint)
     ends = {n: records_before(path) for n, path in logged.items()}
     later = [n for n in sorted(done) if n - 1 in done and logged[n].stat().st_mtime >= uploaded_at]
     if not later:

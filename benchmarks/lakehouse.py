@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 from deltalake import DeltaTable
-from harness import Goal, PeakMemory, Result, machine
+from harness import Goal, PeakMemory, Result, batch_commits, machine
 
 from caudal.broker.admin import TopicAdmin
 from caudal.broker.client import client_config
@@ -97,7 +97,7 @@ def steady_bytes_per_s(settings: Settings, dataset: str) -> tuple[float, int]:
     sizes: dict[int, int] = {}
     for batch, path in logged_files(checkpoint):
         sizes[batch] = sizes.get(batch, 0) + Path(path).stat().st_size
-    done = {int(p.name): p.stat().st_mtime for p in (checkpoint / "commits").glob("[0-9]*")}
+    done = batch_commits(checkpoint)
     last = max(done)
     if last < 1:
         return float("nan"), last + 1

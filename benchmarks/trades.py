@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from harness import Goal, PeakMemory, Result, machine, p99
+from harness import Goal, PeakMemory, Result, machine, p99, rows_per_s
 
 from caudal.docstore.sqlite import SqliteStore
 from caudal.metrics import PipelineMetrics
@@ -110,17 +110,14 @@ def throughput(work: Path, trades: int, per_batch: int) -> float:
     progress, whole = _run(settings, SteadyFeed(topic, 0, 0, trades))
     busy = [p for p in progress if p["numInputRows"] > 0]
     rows = sum(p["numInputRows"] for p in busy)
-    seconds = sum(p["batchDuration"] for p in busy) / 1000
     steady = busy[1:] or busy
-    steady_rate = sum(p["numInputRows"] for p in steady) / (
-        sum(p["batchDuration"] for p in steady) / 1000
-    )
+    steady_rate = rows_per_s(steady)
     parts: dict[str, float] = {}
     for p in steady:
         for k, v in p["durationMs"].items():
             parts[k] = parts.get(k, 0) + v
     print(f"| trades read by Spark | {rows:,} in {len(busy)} batches (cap {per_batch:,}) |")
-    print(f"| throughput, all batches | {rows / seconds:,.0f} trades/s |")
+    print(f"| throughput, all batches | {rows_per_s(busy):,.0f} trades/s |")
     print(f"| throughput, after the first batch | {steady_rate:,.0f} trades/s |")
     print(f"| whole run incl. produce + Spark start | {trades / whole:,.0f} trades/s |")
     total = parts.get("triggerExecution", 1)
